@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis';
+import { encodeGatewayEvent, type Keys } from '@follower-maze/shared';
+
+/**
+ * Tells the sequencer how far this gateway has got (the last batch it received), at
+ * most every `ackIntervalMs`, and that it is alive, every `heartbeatIntervalMs`.
+ */
+export class ProgressReporter {
+  private batchSeq = 0;
+  private reportedSeq = 0;
+  private ackTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeatTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly gatewayId: string,
+    private readonly ackIntervalMs: number,
+    heartbeatIntervalMs: number,
+  ) {
+    this.heartbeatTimer = setInterval(() => void this.heartbeat().catch(() => undefined), heartbeatIntervalMs);
+  }
+
+  /** Every delivery of batches up to `batchSeq` has been handled. */
+  received(batchSeq: number): void {
+    this.batchSeq = Math.max(this.batchSeq, batchSeq);
+    this.ackTimer ??= setTimeout(() => this.sendAck(), this.ackIntervalMs);
+  }
+
+  async heartbeat(): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.keys.gateways, this.gatewayId, Date.now())
+      .publish(this.keys.gatewayEvents, this.ack())
+      .exec();
+  }
+
+  close(): void {
+    clearTimeout(this.ackTimer);
+    clearInterval(this.heartbeatTimer);
+  }
+
+  private sendAck(): void {
+    this.ackTimer = undefined;
+    if (this.batchSeq === this.reportedSeq) return;
+    void this.redis.publish(this.keys.gatewayEvents, this.ack()).catch(() => undefined);
+  }
+
+  private ack(): string {
+    this.reportedSeq = this.batchSeq;
+    return encodeGatewayEvent({ kind: 'ack', gatewayId: this.gatewayId, batchSeq: this.batchSeq });
+  }
+}

@@ -1,0 +1,93 @@
+import type { Socket } from 'node:net';
+import type { Redis } from 'ioredis';
+import { encodeGatewayEvent, type Keys, type Logger } from '@follower-maze/shared';
+
+/** The clients of one user on this gateway, and the last batch they were sent. */
+export interface UserSession {
+  readonly userId: number;
+  readonly sockets: Set<Socket>;
+  /** Deliveries of batches up to this one were already written; a repeat is dropped. */
+  lastBatchSeq: number;
+  /** Settles once the user's channel is subscribed and the user announced online. */
+  joined: Promise<void>;
+}
+
+/**
+ * Which users this gateway holds, keyed by their channel. The first client of a user
+ * subscribes to the user's channel and then announces the user online (in that order, so
+ * nothing routed to the user can miss this gateway); the last one to leave reverses both.
+ */
+export class UserSessions {
+  private readonly byChannel = new Map<string, UserSession>();
+
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly gatewayId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  get userCount(): number {
+    return this.byChannel.size;
+  }
+
+  byChannelName(channel: string): UserSession | undefined {
+    return this.byChannel.get(channel);
+  }
+
+  all(): IterableIterator<UserSession> {
+    return this.byChannel.values();
+  }
+
+  /** Resolves once the user's notifications reach this socket. */
+  async add(userId: number, socket: Socket): Promise<void> {
+    const channel = this.keys.userChannel(userId);
+    let session = this.byChannel.get(channel);
+    if (!session) {
+      const created: UserSession = { userId, sockets: new Set(), lastBatchSeq: 0, joined: Promise.resolve() };
+      created.joined = this.join(channel, userId);
+      this.byChannel.set(channel, (session = created));
+    }
+    session.sockets.add(socket);
+    await session.joined;
+  }
+
+  remove(userId: number, socket: Socket): void {
+    const channel = this.keys.userChannel(userId);
+    const session = this.byChannel.get(channel);
+    if (!session?.sockets.delete(socket) || session.sockets.size > 0) return;
+    this.byChannel.delete(channel);
+    void session.joined
+      .then(() => this.leave(channel, userId))
+      .catch((error: Error) => this.logger.warn({ userId, err: error.message }, 'could not announce a user offline'));
+  }
+
+  /** Users this gateway announced, for the snapshot the sequencer reads after a restart. */
+  async announceAll(): Promise<void> {
+    const users = [...this.byChannel.values()].map((session) => session.userId);
+    const transaction = this.redis.multi().del(this.keys.presence(this.gatewayId));
+    if (users.length > 0) transaction.sadd(this.keys.presence(this.gatewayId), ...users);
+    await transaction.exec();
+  }
+
+  private async join(channel: string, userId: number): Promise<void> {
+    await this.subscriber.subscribe(channel);
+    await this.redis
+      .multi()
+      .sadd(this.keys.presence(this.gatewayId), userId)
+      .publish(this.keys.gatewayEvents, encodeGatewayEvent({ kind: 'join', gatewayId: this.gatewayId, userId }))
+      .exec();
+  }
+
+  private async leave(channel: string, userId: number): Promise<void> {
+    // The user may have come back while the join was settling.
+    if (this.byChannel.has(channel)) return;
+    await this.redis
+      .multi()
+      .srem(this.keys.presence(this.gatewayId), userId)
+      .publish(this.keys.gatewayEvents, encodeGatewayEvent({ kind: 'leave', gatewayId: this.gatewayId, userId }))
+      .exec();
+    if (!this.byChannel.has(channel)) await this.subscriber.unsubscribe(channel);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Holds events that arrived ahead of their turn and releases them in sequence order.
+ * A ring of `window` slots indexed by sequence number: memory is fixed by the window,
+ * not by how many events flow, and insert and release are O(1).
+ */
+export type InsertOutcome = 'accepted' | 'already-applied' | 'duplicate' | 'beyond-window';
+
+export class ReorderBuffer {
+  private readonly slots: (string | undefined)[];
+  private next: number;
+  private held = 0;
+
+  constructor(
+    private readonly window: number,
+    nextSeq: number,
+  ) {
+    this.slots = new Array<string | undefined>(window);
+    this.next = nextSeq;
+  }
+
+  /** The next sequence number to be released. */
+  get nextSeq(): number {
+    return this.next;
+  }
+
+  /** Events waiting for an earlier one. */
+  get size(): number {
+    return this.held;
+  }
+
+  insert(seq: number, payload: string): InsertOutcome {
+    if (seq < this.next) return 'already-applied';
+    if (seq >= this.next + this.window) return 'beyond-window';
+    const slot = seq % this.window;
+    if (this.slots[slot] !== undefined) return 'duplicate';
+    this.slots[slot] = payload;
+    this.held++;
+    return 'accepted';
+  }
+
+  /** Releases every event that is now in turn, in order. */
+  release(take: (payload: string) => void): void {
+    for (;;) {
+      const slot = this.next % this.window;
+      const payload = this.slots[slot];
+      if (payload === undefined) return;
+      this.slots[slot] = undefined;
+      this.held--;
+      this.next++;
+      take(payload);
+    }
+  }
+}

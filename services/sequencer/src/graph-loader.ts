@@ -1,0 +1,31 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '@follower-maze/shared';
+import type { FollowGraph } from './core/follow-graph.ts';
+
+/** Keys fetched per SCAN step and sets per pipeline while loading. */
+const SCAN_COUNT = 1000;
+
+/**
+ * Loads the committed follow graph from its Redis sets into memory. The sequencer is
+ * the only writer of those sets, so after this its copy stays exact.
+ */
+export async function loadFollowGraph(redis: Redis, keys: Keys, graph: FollowGraph): Promise<number> {
+  let edges = 0;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.followersPrefix}*`, 'COUNT', SCAN_COUNT);
+    cursor = next;
+    if (found.length === 0) continue;
+    const pipeline = redis.pipeline();
+    for (const key of found) pipeline.smembers(key);
+    const replies = (await pipeline.exec()) ?? [];
+    found.forEach((key, index) => {
+      const to = Number(key.slice(keys.followersPrefix.length));
+      for (const from of (replies[index]?.[1] as string[] | undefined) ?? []) {
+        graph.follow(Number(from), to);
+        edges++;
+      }
+    });
+  } while (cursor !== '0');
+  return edges;
+}

@@ -1,0 +1,175 @@
+import { Counters, parseEvent, type Logger, type RejectionLog, type SequencerConfig } from '@follower-maze/shared';
+import { Batch } from './core/batch.ts';
+import { InFlightWindow } from './core/in-flight-window.ts';
+import { ReorderBuffer } from './core/reorder-buffer.ts';
+import { Router } from './core/router.ts';
+import type { CommitRequest, CommitScript } from './commit-script.ts';
+import type { StreamReader, StreamEntry } from './stream-reader.ts';
+
+/** How long one read waits for new entries; bounds how long close() may take too. */
+const READ_BLOCK_MS = 1000;
+/** Pause after a failed read or commit before trying again (Redis is reconnecting). */
+const RETRY_DELAY_MS = 200;
+/** Longest wait for gateway progress before the window is checked again. */
+const PROGRESS_WAIT_MS = 100;
+
+export type SequencerCounter =
+  | 'entriesRead' | 'eventsApplied' | 'notificationsRouted' | 'commits' | 'replayedEvents'
+  | 'duplicateEvents' | 'beyondWindowEvents' | 'malformedEvents' | 'windowWaits' | 'retries';
+
+/** A stream entry read but not yet acknowledged, with the highest sequence number it holds. */
+interface OpenEntry {
+  readonly id: string;
+  readonly maxSeq: number;
+}
+
+/**
+ * The single consumer of the event stream: restores order, applies the follow graph,
+ * routes each notification to its recipients' channels and commits its position with
+ * every batch. The loop runs until close().
+ */
+export class Sequencer {
+  readonly counters = new Counters<SequencerCounter>();
+  readonly router = new Router();
+  readonly window = new InFlightWindow();
+  private reorder: ReorderBuffer;
+  private openEntries: OpenEntry[] = [];
+  private lastReadId = '0-0';
+  private closing = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly reader: StreamReader,
+    private readonly committer: CommitScript,
+    private readonly waitForGatewayProgress: (timeoutMs: number) => Promise<void>,
+    private readonly rejections: RejectionLog,
+    private readonly config: SequencerConfig,
+    private readonly logger: Logger,
+    nextSeq: number,
+  ) {
+    this.reorder = new ReorderBuffer(config.reorderWindow, nextSeq);
+  }
+
+  get nextSeq(): number {
+    return this.reorder.nextSeq;
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.reader.close();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closing) {
+      try {
+        await this.step();
+      } catch (error) {
+        if (this.closing) return;
+        this.counters.add('retries');
+        this.logger.warn({ err: (error as Error).message }, 'sequencer step failed; retrying');
+        await delay(RETRY_DELAY_MS);
+      }
+    }
+  }
+
+  /** One read, one batch, one commit. */
+  private async step(): Promise<void> {
+    const replaying = this.reader.replaying;
+    const entries = await this.reader.read(READ_BLOCK_MS);
+    if (entries.length === 0) return;
+    this.counters.add('entriesRead', entries.length);
+    for (const entry of entries) this.absorb(entry, replaying);
+    const batch = new Batch();
+    this.reorder.release((payload) => {
+      const parsed = parseEvent(payload);
+      // The ingest service validated every line; the check guards against other writers of the stream.
+      if (parsed.ok) this.router.route(parsed.event, batch);
+    });
+    await this.waitForRoom();
+    const nextSeq = this.reorder.nextSeq;
+    const ackIds: string[] = [];
+    this.openEntries = this.openEntries.filter((entry) => {
+      if (entry.maxSeq >= nextSeq) return true;
+      ackIds.push(entry.id);
+      return false;
+    });
+    const trimId = this.openEntries[0]?.id ?? this.lastReadId;
+    const bytesByUser = await this.commitUntilDone({ batch, nextSeq, ackIds, trimId });
+    this.recordInFlight(nextSeq - 1, bytesByUser);
+    this.counters.add('commits');
+    this.counters.add('eventsApplied', batch.events);
+    for (const notifications of batch.notifications.values()) this.counters.add('notificationsRouted', notifications.length);
+  }
+
+  /**
+   * The batch is already applied in memory, so its commit is retried until it lands:
+   * giving up would leave memory ahead of Redis. Repeating it is harmless (sets and
+   * position are idempotent, gateways drop a delivery whose batch they have seen).
+   */
+  private async commitUntilDone(request: CommitRequest): Promise<Map<number, number>> {
+    for (;;) {
+      try {
+        return await this.committer.commit(request);
+      } catch (error) {
+        if (this.closing) throw error;
+        this.counters.add('retries');
+        this.logger.warn({ err: (error as Error).message }, 'commit failed; retrying');
+        await delay(RETRY_DELAY_MS);
+      }
+    }
+  }
+
+  /** Puts the entry's events into the reorder buffer; rejects what cannot be placed. */
+  private absorb(entry: StreamEntry, replaying: boolean): void {
+    this.lastReadId = entry.id;
+    let maxSeq = 0;
+    for (const line of entry.lines) {
+      const parsed = parseEvent(line);
+      if (!parsed.ok) {
+        this.counters.add('malformedEvents');
+        this.rejections.record(`malformed event in stream: ${parsed.reason}`, line);
+        continue;
+      }
+      const { seq } = parsed.event;
+      const outcome = this.reorder.insert(seq, line);
+      if (outcome === 'accepted') {
+        maxSeq = Math.max(maxSeq, seq);
+      } else if (outcome === 'already-applied' && replaying) {
+        this.counters.add('replayedEvents');
+      } else if (outcome === 'beyond-window') {
+        this.counters.add('beyondWindowEvents');
+        this.rejections.record(`sequence number beyond the reorder window (next expected ${this.reorder.nextSeq})`, line);
+      } else {
+        this.counters.add('duplicateEvents');
+        this.rejections.record('duplicate sequence number', line);
+      }
+    }
+    this.openEntries.push({ id: entry.id, maxSeq });
+  }
+
+  private async waitForRoom(): Promise<void> {
+    while (this.window.largest() > this.config.maxInFlightBytesPerGateway && !this.closing) {
+      this.counters.add('windowWaits');
+      await this.waitForGatewayProgress(PROGRESS_WAIT_MS);
+    }
+  }
+
+  private recordInFlight(batchSeq: number, bytesByUser: ReadonlyMap<number, number>): void {
+    const bytesByGateway = new Map<string, number>();
+    for (const [userId, bytes] of bytesByUser) {
+      for (const gatewayId of this.router.presence.gatewaysOf(userId) ?? []) {
+        bytesByGateway.set(gatewayId, (bytesByGateway.get(gatewayId) ?? 0) + bytes);
+      }
+    }
+    this.window.record(batchSeq, bytesByGateway);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

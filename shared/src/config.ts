@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import envVar from 'env-var';
+
+/**
+ * Every setting of every service, parsed once at start-up into a frozen object.
+ * Each service reads only the part it needs; one table in the README lists them all.
+ */
+export interface Config {
+  /** Redis that holds the stream, the follow graph, presence and pub/sub. Default `redis://127.0.0.1:6379`. */
+  readonly redisUrl: string;
+  /** Prefix of every Redis key and channel, so deployments and test runs can share one Redis. Default `fm`. */
+  readonly keyPrefix: string;
+  /** Address the TCP servers bind to. Default `0.0.0.0`. */
+  readonly listenHost: string;
+  /** Port of the event source (ingest). Default 9090. */
+  readonly eventPort: number;
+  /** Port of the user clients (gateway). Default 9099. */
+  readonly clientPort: number;
+  /** pino level. Default `info`. */
+  readonly logLevel: string;
+  /** How often each service logs its counters. Default 10000 ms. */
+  readonly metricsIntervalMs: number;
+  readonly ingest: IngestConfig;
+  readonly sequencer: SequencerConfig;
+  readonly gateway: GatewayConfig;
+}
+
+export interface IngestConfig {
+  /** Longest event line accepted; longer lines are rejected without being buffered. Default 1024 bytes. */
+  readonly maxLineBytes: number;
+  /** Events packed into one stream entry at most. Default 2000. */
+  readonly maxEventsPerEntry: number;
+  /** How long a partly filled entry may wait before it is appended. Default 2 ms. */
+  readonly flushIntervalMs: number;
+  /** Appends awaiting Redis before the socket is paused. Default 4. */
+  readonly maxAppendsInFlight: number;
+  /** Stream entries not yet read by the sequencer before the socket is paused. Default 200. */
+  readonly maxUnreadEntries: number;
+}
+
+export interface SequencerConfig {
+  /** Stream entries read per batch; one commit covers them all. Default 20. */
+  readonly readEntries: number;
+  /** How far ahead of the next expected sequence number an event may be; farther ones are rejected. Default 100000. */
+  readonly reorderWindow: number;
+  /** Bytes published to one gateway that it has not acknowledged yet before the sequencer waits. Default 8 MiB (Redis drops a subscriber at 32 MiB). */
+  readonly maxInFlightBytesPerGateway: number;
+  /** A gateway silent for this long is considered dead and its users offline. Default 5000 ms. */
+  readonly gatewayTtlMs: number;
+  /** How often the stream is trimmed behind the committed offset (a BullMQ job). Default 1000 ms. */
+  readonly trimIntervalMs: number;
+}
+
+export interface GatewayConfig {
+  /** Gateway processes behind the one client port (Node cluster). Default 1. */
+  readonly processes: number;
+  /** Bytes waiting in one client's socket before that client is disconnected. Default 16 MiB. */
+  readonly maxClientBufferBytes: number;
+  /** A client that has not sent its id line by then is disconnected. Default 30000 ms. */
+  readonly idLineTimeoutMs: number;
+  /** Longest id line accepted. Default 64 bytes. */
+  readonly maxIdLineBytes: number;
+  /** Least time between two progress reports to the sequencer. Default 5 ms. */
+  readonly ackIntervalMs: number;
+  /** How often a gateway says it is alive. Default 1000 ms. */
+  readonly heartbeatIntervalMs: number;
+}
+
+/** The classic single-process server's `config.json`, accepted for people migrating from it. */
+interface ClassicConfigFile {
+  eventListenerPort?: number;
+  clientListenerPort?: number;
+}
+
+/** `--config FILE` among the arguments, or undefined. */
+export function configFileFromArgs(argv: readonly string[]): string | undefined {
+  const flag = argv.indexOf('--config');
+  if (flag === -1) return undefined;
+  const file = argv[flag + 1];
+  if (!file) throw new Error('--config needs a file, for example: --config config.json');
+  return file;
+}
+
+function readClassicConfig(file: string): ClassicConfigFile {
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${file}: expected an object such as {"eventListenerPort": 9090, "clientListenerPort": 9099}`);
+  }
+  return parsed as ClassicConfigFile;
+}
+
+/**
+ * Parses the environment (and the classic config file, whose ports apply unless
+ * EVENT_PORT / CLIENT_PORT are set). Throws an error naming the variable and a valid example.
+ */
+export function loadConfig(
+  environment: NodeJS.ProcessEnv = process.env,
+  argv: readonly string[] = process.argv,
+): Config {
+  const file = configFileFromArgs(argv);
+  const classic = file ? readClassicConfig(file) : {};
+  const env = envVar.from<NodeJS.ProcessEnv, Record<string, never>>({
+    ...(classic.eventListenerPort !== undefined && { EVENT_PORT: String(classic.eventListenerPort) }),
+    ...(classic.clientListenerPort !== undefined && { CLIENT_PORT: String(classic.clientListenerPort) }),
+    ...environment,
+  });
+  const int = (name: string, fallback: number, example: string) =>
+    env.get(name).default(String(fallback)).example(example).asIntPositive();
+  const config: Config = {
+    redisUrl: env.get('REDIS_URL').default('redis://127.0.0.1:6379').example('redis://127.0.0.1:6379/0').asUrlString(),
+    keyPrefix: env.get('KEY_PREFIX').default('fm').example('fm').asString(),
+    listenHost: env.get('LISTEN_HOST').default('0.0.0.0').example('127.0.0.1').asString(),
+    eventPort: env.get('EVENT_PORT').default('9090').example('9090').asPortNumber(),
+    clientPort: env.get('CLIENT_PORT').default('9099').example('9099').asPortNumber(),
+    logLevel: env.get('LOG_LEVEL').default('info').example('debug')
+      .asEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    metricsIntervalMs: env.get('METRICS_INTERVAL_MS').default('10000').example('10000').asIntPositive(),
+    ingest: {
+      maxLineBytes: int('INGEST_MAX_LINE_BYTES', 1024, '1024'),
+      maxEventsPerEntry: int('INGEST_MAX_EVENTS_PER_ENTRY', 2000, '2000'),
+      flushIntervalMs: int('INGEST_FLUSH_INTERVAL_MS', 2, '2'),
+      maxAppendsInFlight: int('INGEST_MAX_APPENDS_IN_FLIGHT', 4, '4'),
+      maxUnreadEntries: int('INGEST_MAX_UNREAD_ENTRIES', 200, '200'),
+    },
+    sequencer: {
+      readEntries: int('SEQUENCER_READ_ENTRIES', 20, '20'),
+      reorderWindow: int('SEQUENCER_REORDER_WINDOW', 100_000, '100000'),
+      maxInFlightBytesPerGateway: int('SEQUENCER_MAX_IN_FLIGHT_BYTES', 8 * 1024 * 1024, '8388608'),
+      gatewayTtlMs: int('SEQUENCER_GATEWAY_TTL_MS', 5000, '5000'),
+      trimIntervalMs: int('SEQUENCER_TRIM_INTERVAL_MS', 1000, '1000'),
+    },
+    gateway: {
+      processes: int('GATEWAYS', 1, '2'),
+      maxClientBufferBytes: int('GATEWAY_MAX_CLIENT_BUFFER_BYTES', 16 * 1024 * 1024, '16777216'),
+      idLineTimeoutMs: int('GATEWAY_ID_LINE_TIMEOUT_MS', 30_000, '30000'),
+      maxIdLineBytes: int('GATEWAY_MAX_ID_LINE_BYTES', 64, '64'),
+      ackIntervalMs: int('GATEWAY_ACK_INTERVAL_MS', 5, '5'),
+      heartbeatIntervalMs: int('GATEWAY_HEARTBEAT_INTERVAL_MS', 1000, '1000'),
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null) deepFreeze(child);
+  }
+  return Object.freeze(value);
+}

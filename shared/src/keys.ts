@@ -1,0 +1,45 @@
+/**
+ * Every Redis key and channel name in one place, derived from KEY_PREFIX.
+ * Keys are plain (no hash tags) because one Redis holds them all; see the README
+ * for what changes under Redis Cluster.
+ */
+export interface Keys {
+  /** Stream of raw events; each entry holds many event lines. */
+  readonly events: string;
+  /** Consumer group of the sequencer on `events`. */
+  readonly sequencerGroup: string;
+  /** Hash: the sequencer's committed position (`nextSeq`, `trimId`). */
+  readonly position: string;
+  /** Prefix of the follow graph: `followers + userId` is the set of users following userId. */
+  readonly followersPrefix: string;
+  /** Hash: gateway id -> last heartbeat (ms since epoch). */
+  readonly gateways: string;
+  /** Set of user ids connected to one gateway. */
+  presence(gatewayId: string): string;
+  /** Channel on which gateways announce presence changes and progress. */
+  readonly gatewayEvents: string;
+  /** Channel on which the sequencer marks the end of each committed batch. */
+  readonly batchEnd: string;
+  /** Channel of one user's deliveries. */
+  userChannel(userId: number): string;
+  /** Capped list of rejected input, newest first, for operators. */
+  readonly rejected: string;
+  /** Prefix of BullMQ's keys (maintenance jobs). */
+  readonly jobsPrefix: string;
+}
+
+export function keysFor(prefix: string): Keys {
+  return Object.freeze({
+    events: `${prefix}:events`,
+    sequencerGroup: 'sequencer',
+    position: `${prefix}:position`,
+    followersPrefix: `${prefix}:followers:`,
+    gateways: `${prefix}:gateways`,
+    presence: (gatewayId: string) => `${prefix}:presence:${gatewayId}`,
+    gatewayEvents: `${prefix}:gateway-events`,
+    batchEnd: `${prefix}:batch-end`,
+    userChannel: (userId: number) => `${prefix}:user:${userId}`,
+    rejected: `${prefix}:rejected`,
+    jobsPrefix: `${prefix}:jobs`,
+  });
+}

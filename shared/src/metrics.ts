@@ -1,0 +1,25 @@
+import type { Logger } from './logger.ts';
+
+/** Named counters of one service, logged periodically so an operator sees rates without a log line per event. */
+export class Counters<Name extends string> {
+  private readonly values = new Map<Name, number>();
+
+  add(name: Name, amount = 1): void {
+    this.values.set(name, (this.values.get(name) ?? 0) + amount);
+  }
+
+  get(name: Name): number {
+    return this.values.get(name) ?? 0;
+  }
+
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.values);
+  }
+}
+
+/** Logs the counters every `intervalMs` until stopped. */
+export function logCountersEvery(counters: Counters<string>, intervalMs: number, logger: Logger): () => void {
+  const timer = setInterval(() => logger.info({ counters: counters.snapshot() }, 'counters'), intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

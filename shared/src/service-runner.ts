@@ -1,0 +1,48 @@
+import { loadConfig, type Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+export interface RunningService {
+  close(): Promise<void>;
+}
+
+/** A stop that takes longer than this is cut short: the supervisor will restart what is left. */
+const CLOSE_TIMEOUT_MS = 5000;
+
+/**
+ * The one entry point of every service process: parse the configuration once, start,
+ * and close cleanly on SIGINT/SIGTERM. A configuration error names the variable and exits 2.
+ */
+export async function runService(
+  name: string,
+  start: (config: Config, logger: Logger) => Promise<RunningService>,
+): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    console.error(`${name}: configuration error: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const logger = createLogger(name, config.logLevel);
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+  const service = await start(config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    setTimeout(() => process.exit(1), CLOSE_TIMEOUT_MS).unref();
+    service.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'close failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

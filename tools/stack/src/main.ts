@@ -1,0 +1,41 @@
+import envVar from 'env-var';
+import { configFileFromArgs, createLogger, loadConfig } from '@follower-maze/shared';
+import { Stack } from './stack.ts';
+
+/**
+ * `npm start`: the whole stack as local processes. Settings are the services' own
+ * (see the README); REDIS_URL absent means a private redis-server with its AOF in ./data.
+ */
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    console.error(`configuration error: ${(error as Error).message}`);
+    process.exit(2);
+  }
+})();
+const logger = createLogger('stack', config.logLevel);
+const configFile = configFileFromArgs(process.argv);
+const stack = new Stack({
+  ...(process.env['REDIS_URL'] && { redisUrl: config.redisUrl }),
+  redisPort: envVar.get('STACK_REDIS_PORT').default('6390').example('6390').asPortNumber(),
+  dataDir: envVar.get('STACK_DATA_DIR').default('./data').example('./data').asString(),
+  env: { ...process.env, ...(configFile && { EVENT_PORT: String(config.eventPort), CLIENT_PORT: String(config.clientPort) }) },
+  stdio: 'inherit',
+  restart: true,
+}, logger);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping the stack');
+  await stack.stop();
+  logger.info('stack stopped');
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
+await stack.start();
+logger.info({ eventPort: config.eventPort, clientPort: config.clientPort, gateways: config.gateway.processes }, 'stack running; Ctrl-C stops it');

@@ -1,0 +1,45 @@
+import type { Socket } from 'node:net';
+import type { ClientVerifier } from './client-verifier.ts';
+import type { LineEnding } from './shuffled-batch-encoder.ts';
+import { connect, writeFully } from './tcp.ts';
+
+/**
+ * One user client on the wire: connects, sends its id line, then only reads,
+ * handing every chunk with its arrival time to its verifier.
+ */
+export class UserClient {
+  private socket: Socket | undefined;
+  private closing = false;
+
+  constructor(
+    private readonly verifier: ClientVerifier,
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
+
+  /** Resolves true once the id line was sent; false (with a failure recorded) if that was impossible. */
+  async open(lineEnding: LineEnding, timeoutMs: number): Promise<boolean> {
+    try {
+      const socket = await connect(this.host, this.port, timeoutMs);
+      this.socket = socket;
+      socket.on('data', (chunk: Buffer) => this.verifier.receive(chunk, performance.now()));
+      let lastError: Error | undefined;
+      socket.on('error', (error) => (lastError = error));
+      socket.on('close', () => {
+        if (this.closing) return;
+        const pending = this.verifier.pending;
+        const cause = lastError === undefined ? 'closed by the server' : `lost (${lastError.message})`;
+        this.verifier.fail(() => `connection ${cause} while ${pending} notifications were still expected`);
+      });
+      return await writeFully(socket, `${this.verifier.userId}${lineEnding}`);
+    } catch (error) {
+      this.verifier.fail(() => `cannot connect to ${this.host}:${this.port}: ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  close(): void {
+    this.closing = true;
+    this.socket?.destroy();
+  }
+}
