@@ -39,13 +39,13 @@ export class SupervisedProcess {
     const startedAt = Date.now();
     const child = spawn(this.spec.command, this.spec.args, { env: this.spec.env, stdio: this.spec.stdio });
     this.child = child;
-    this.logger.info({ service: this.spec.name, pid: child.pid }, 'started');
+    this.logger.info({ child: this.spec.name, pid: child.pid }, 'started');
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
       if (this.stopping || !this.spec.restart) return;
       const livedMs = Date.now() - startedAt;
       this.restartDelayMs = livedMs > HEALTHY_AFTER_MS ? FIRST_RESTART_DELAY_MS : Math.min(this.restartDelayMs * 2, MAX_RESTART_DELAY_MS);
-      this.logger.warn({ service: this.spec.name, code, signal, restartInMs: this.restartDelayMs }, 'died; restarting');
+      this.logger.warn({ child: this.spec.name, code, signal, restartInMs: this.restartDelayMs }, 'died; restarting');
       this.restartTimer = setTimeout(() => {
         this.restarts++;
         this.start();

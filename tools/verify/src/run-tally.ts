@@ -5,6 +5,7 @@ export class RunTally {
   notificationsReceived = 0;
   /** Expected by some client and neither received nor given up as skipped. */
   outstanding = 0;
-  firstEventSentAt = 0;
+  firstEventSentAt: number | undefined;
+  lastEventSentAt = 0;
   lastNotificationAt = 0;
 }

@@ -15,6 +15,8 @@ export class UserClient {
     private readonly verifier: ClientVerifier,
     private readonly host: string,
     private readonly port: number,
+    /** Called when the server closes or breaks the connection before the run is over. */
+    private readonly onLost: () => void,
   ) {}
 
   /** Resolves true once the id line was sent; false (with a failure recorded) if that was impossible. */
@@ -30,6 +32,7 @@ export class UserClient {
         const pending = this.verifier.pending;
         const cause = lastError === undefined ? 'closed by the server' : `lost (${lastError.message})`;
         this.verifier.fail(() => `connection ${cause} while ${pending} notifications were still expected`);
+        this.onLost();
       });
       return await writeFully(socket, `${this.verifier.userId}${lineEnding}`);
     } catch (error) {

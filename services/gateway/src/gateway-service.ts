@@ -1,0 +1,34 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { connectRedis, disconnectRedis, keysFor, logCountersEvery, RejectionLog, type Config, type Logger } from '@follower-maze/shared';
+import { Gateway } from './gateway.ts';
+
+export interface GatewayService {
+  readonly port: number;
+  readonly gateway: Gateway;
+  close(): Promise<void>;
+}
+
+/** Wires one gateway process to Redis and the client port; `main.ts` runs it as a process, tests in-process. */
+export async function startGatewayService(config: Config, logger: Logger): Promise<GatewayService> {
+  const keys = keysFor(config.keyPrefix);
+  const gatewayId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const redis = connectRedis(config.redisUrl, `gateway-${gatewayId}`, logger);
+  const subscriber = connectRedis(config.redisUrl, `gateway-${gatewayId}-subscriber`, logger);
+  const rejections = new RejectionLog(redis, keys.rejected, 'gateway', logger);
+  const gateway = new Gateway(subscriber, redis, keys, gatewayId, config.gateway, rejections, logger);
+  const port = await gateway.listen(config.listenHost, config.clientPort);
+  const stopCounters = logCountersEvery(gateway.counters, config.metricsIntervalMs, logger);
+  logger.info({ gatewayId, port }, 'gateway listening for user clients');
+  return {
+    port,
+    gateway,
+    async close() {
+      stopCounters();
+      await gateway.close();
+      await rejections.flush();
+      subscriber.disconnect();
+      await disconnectRedis(redis);
+    },
+  };
+}

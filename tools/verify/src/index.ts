@@ -1,0 +1,11 @@
+export { runVerification } from './run-verification.ts';
+export {
+  ConfigurationError,
+  optionsFromEnv,
+  logLevelFromEnv,
+  type LogLevel,
+  type ProgressSnapshot,
+  type VerificationOptions,
+  type WireMessage,
+} from './verification-options.ts';
+export type { VerificationReport } from './verification-report.ts';

@@ -1,0 +1,13 @@
+export interface VerificationReport {
+  ok: boolean;
+  /** The first few problems, human readable. */
+  failures: string[];
+  eventsSent: number;
+  notificationsReceived: number;
+  notificationsExpected: number;
+  /** From the first event sent to the last notification received. */
+  durationMs: number;
+  eventsPerSecond: number;
+  notificationsPerSecond: number;
+  latencyMs: { p50: number; p99: number; samples: number };
+}
