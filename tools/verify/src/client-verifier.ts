@@ -75,7 +75,7 @@ export class ClientVerifier implements LineSink {
     this.queue.read(0, this.scratch);
     const awaited = formatPayload(this.scratch);
     const pending = this.queue.size;
-    this.fail(() => `missing ${JSON.stringify(awaited)}: nothing received for ${timeoutMs} ms (timeout), ${pending} notifications still expected`);
+    this.fail(() => `missing ${JSON.stringify(awaited)}: nothing received for ${timeoutMs} ms (timeout); notifications still expected: ${pending}`);
     return true;
   }
 
@@ -93,24 +93,18 @@ export class ClientVerifier implements LineSink {
     this.overdueUntracked = 0;
   }
 
-  /** Bytes of a line the server started but did not finish. */
-  get unterminatedBytes(): number {
-    return this.reader.pendingBytes;
-  }
-
   line(bytes: Uint8Array, start: number, end: number, endsWithCrLf: boolean): void {
     const tally = this.context.tally;
     tally.notificationsReceived++;
     tally.lastNotificationAt = this.chunkReceivedAt;
     this.context.onNotification?.(this.userId, decode(bytes, start, end));
+    // Failure messages decode the line inside their thunk: a flood of failures beyond the log's capacity costs no strings.
     if (!endsWithCrLf) {
-      const received = decode(bytes, start, end);
-      this.fail(() => `malformed notification ${JSON.stringify(received)}: does not end with \\r\\n`);
+      this.fail(() => `malformed notification ${quote(bytes, start, end)}: does not end with \\r\\n`);
     }
     const seq = parseSeq(bytes, start, end);
     if (seq === -1) {
-      const received = decode(bytes, start, end);
-      this.fail(() => `malformed notification ${JSON.stringify(received)}: no sequence number`);
+      this.fail(() => `malformed notification ${quote(bytes, start, end)}: no sequence number`);
       return;
     }
     if (this.queue.size > 0 && seq === this.queue.seqAt(0)) {
@@ -119,16 +113,15 @@ export class ClientVerifier implements LineSink {
     }
     const index = this.queue.size > 0 && seq > this.queue.seqAt(0) ? this.queue.indexOf(seq) : -1;
     if (index > 0) {
-      this.skip(index, decode(bytes, start, end));
+      this.skip(index, bytes, start, end);
       this.acceptHead(bytes, start, end);
       return;
     }
-    this.reportUnexpected(seq, decode(bytes, start, end));
+    this.reportUnexpected(seq, bytes, start, end);
   }
 
   overlong(prefix: Uint8Array): void {
-    const received = decode(prefix, 0, prefix.length);
-    this.fail(() => `malformed notification starting ${JSON.stringify(received)}: line longer than ${prefix.length} bytes`);
+    this.fail(() => `malformed notification starting ${quote(prefix, 0, prefix.length)}: line longer than ${prefix.length} bytes`);
   }
 
   private acceptHead(bytes: Uint8Array, start: number, end: number): void {
@@ -141,36 +134,33 @@ export class ClientVerifier implements LineSink {
     this.context.latency.received(expected.seq, this.chunkReceivedAt);
     const expectedEnd = encodePayload(expected.seq, expected.type, expected.from, expected.to, expectedBytes, 0);
     if (!sameBytes(expectedBytes, expectedEnd, bytes, start, end)) {
-      const payload = formatPayload(expected);
-      const received = decode(bytes, start, end);
-      this.fail(() => `wrong payload for sequence ${expected.seq}: expected ${JSON.stringify(payload)}, received ${JSON.stringify(received)}`);
+      this.fail(() => `wrong payload for sequence ${expected.seq}: expected ${JSON.stringify(formatPayload(expected))}, received ${quote(bytes, start, end)}`);
     }
   }
 
-  /** Moves the `count` notifications before the one just received aside: they are late or missing. */
-  private skip(count: number, overtakenBy: string): void {
-    for (let index = 0; index < count; index++) {
-      if (this.overdue.length === MAX_OVERDUE_TRACKED) {
-        this.overdueUntracked += count - index;
-        break;
-      }
+  /** Moves the `count` notifications before the line just received aside: they are late or missing. */
+  private skip(count: number, bytes: Uint8Array, start: number, end: number): void {
+    const tracked = Math.min(count, MAX_OVERDUE_TRACKED - this.overdue.length);
+    const overtakenBy = tracked > 0 ? decode(bytes, start, end) : '';
+    for (let index = 0; index < tracked; index++) {
       const expected = newEvent();
       this.queue.read(index, expected);
       this.overdue.push({ expected, overtakenBy });
     }
+    this.overdueUntracked += count - tracked;
     this.queue.drop(count);
     this.context.tally.outstanding -= count;
   }
 
-  private reportUnexpected(seq: number, received: string): void {
+  private reportUnexpected(seq: number, bytes: Uint8Array, start: number, end: number): void {
     const overdueIndex = this.overdue.findIndex(({ expected }) => expected.seq === seq);
     if (overdueIndex !== -1) {
       const [{ overtakenBy }] = this.overdue.splice(overdueIndex, 1) as [Overdue];
-      this.fail(() => `out of order: received ${JSON.stringify(received)} after ${JSON.stringify(overtakenBy)}`);
+      this.fail(() => `out of order: received ${quote(bytes, start, end)} after ${JSON.stringify(overtakenBy)}`);
     } else if (seq === this.lastReceivedSeq) {
-      this.fail(() => `doubled notification ${JSON.stringify(received)}: received twice in a row`);
+      this.fail(() => `doubled notification ${quote(bytes, start, end)}: received twice in a row`);
     } else {
-      this.fail(() => `extra notification ${JSON.stringify(received)}: not expected for this user (or already received)`);
+      this.fail(() => `extra notification ${quote(bytes, start, end)}: not expected for this user (or already received)`);
     }
   }
 
@@ -200,4 +190,9 @@ function sameBytes(expected: Uint8Array, expectedLength: number, bytes: Uint8Arr
 
 function decode(bytes: Uint8Array, start: number, end: number): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+}
+
+/** The line as a JSON string literal, so that stray control bytes show. */
+function quote(bytes: Uint8Array, start: number, end: number): string {
+  return JSON.stringify(decode(bytes, start, end));
 }

@@ -31,24 +31,29 @@ export const MAX_PAYLOAD_BYTES = 34;
 const PIPE = 0x7c;
 const DIGIT_ZERO = 0x30;
 
-export function hasFromUser(type: EventType): boolean {
+function hasFromUser(type: EventType): boolean {
   return type !== EventType.Broadcast;
 }
 
-export function hasToUser(type: EventType): boolean {
+function hasToUser(type: EventType): boolean {
   return type === EventType.Follow || type === EventType.Unfollow || type === EventType.PrivateMessage;
 }
 
-/** Writes the decimal digits of a non-negative integer; returns the offset after them. */
+/**
+ * Writes the decimal digits of an integer in [0, 2^32); returns the offset
+ * after them. Truncating with `>>> 0` keeps the arithmetic in integers, which
+ * matters here: this runs for every event sent and every notification checked.
+ */
 function writeDecimal(value: number, target: Uint8Array, offset: number): number {
-  let digits = 1;
-  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  let end = offset + 1;
+  for (let rest = value; rest >= 10; rest = (rest / 10) >>> 0) end++;
   let rest = value;
-  for (let i = offset + digits - 1; i >= offset; i--) {
-    target[i] = DIGIT_ZERO + (rest % 10);
-    rest = Math.floor(rest / 10);
+  for (let at = end - 1; at >= offset; at--) {
+    const quotient = (rest / 10) >>> 0;
+    target[at] = DIGIT_ZERO + rest - quotient * 10;
+    rest = quotient;
   }
-  return offset + digits;
+  return end;
 }
 
 /** Writes the payload (without line ending) as protocol.md spells it; returns the offset after it. */

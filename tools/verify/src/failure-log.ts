@@ -1,5 +1,5 @@
 /** Enough to diagnose a run without flooding the report when a server is badly broken. */
-export const MAX_REPORTED_FAILURES = 20;
+const MAX_REPORTED_FAILURES = 20;
 
 /**
  * Keeps the first few failure messages and counts the rest. Messages are

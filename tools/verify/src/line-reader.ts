@@ -23,11 +23,6 @@ export class LineReader {
 
   constructor(private readonly sink: LineSink) {}
 
-  /** Bytes of an unterminated line at the end of what was pushed so far. */
-  get pendingBytes(): number {
-    return this.carryLength;
-  }
-
   push(chunk: Uint8Array): void {
     let start = 0;
     if (this.carryLength > 0 || this.discarding) {
@@ -67,7 +62,7 @@ export class LineReader {
   }
 }
 
-/** A plain loop beats Buffer#indexOf's native call for lines this short. */
+/** For lines this short a plain loop is as fast as Buffer#indexOf (measured), and needs no Buffer. */
 function indexOfLineFeed(bytes: Uint8Array, from: number): number {
   for (let i = from; i < bytes.length; i++) if (bytes[i] === LF) return i;
   return -1;

@@ -7,7 +7,7 @@ const LF = 0x0a;
 export type LineEnding = '\r\n' | '\n';
 
 /** Size of one socket write: large enough to amortise the syscall, small enough to interleave with reads. */
-export const CHUNK_TARGET_BYTES = 64 * 1024;
+const CHUNK_TARGET_BYTES = 64 * 1024;
 
 export interface EventFeed {
   /** Fills `into` with the next event in sequence order; false when there are no more. */

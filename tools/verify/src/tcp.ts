@@ -1,9 +1,34 @@
 import { createConnection, type Socket } from 'node:net';
 
-/** Connects, or rejects with the connection error or after `timeoutMs`. */
-export function connect(host: string, port: number, timeoutMs: number): Promise<Socket> {
+/** Size of the buffer a reading socket reuses for every read. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Connects, or rejects with the connection error or after `timeoutMs`. With
+ * `onRead`, the socket reads into one buffer of its own, reused for every read
+ * instead of a fresh allocation per read; `onRead` must be done with the bytes
+ * when it returns.
+ */
+export function connect(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  onRead?: (bytes: Uint8Array) => void,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host, port });
+    const socket = createConnection({
+      host,
+      port,
+      ...(onRead && {
+        onread: {
+          buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+          callback: (length: number, buffer: Uint8Array) => {
+            onRead(buffer.subarray(0, length));
+            return true;
+          },
+        },
+      }),
+    });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no connection to ${host}:${port} within ${timeoutMs} ms`));

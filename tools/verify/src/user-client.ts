@@ -22,16 +22,19 @@ export class UserClient {
   /** Resolves true once the id line was sent; false (with a failure recorded) if that was impossible. */
   async open(lineEnding: LineEnding, timeoutMs: number): Promise<boolean> {
     try {
-      const socket = await connect(this.host, this.port, timeoutMs);
+      const socket = await connect(this.host, this.port, timeoutMs, (bytes) => this.verifier.receive(bytes, performance.now()));
+      if (this.closing) {
+        socket.destroy();
+        return false;
+      }
       this.socket = socket;
-      socket.on('data', (chunk: Buffer) => this.verifier.receive(chunk, performance.now()));
       let lastError: Error | undefined;
       socket.on('error', (error) => (lastError = error));
       socket.on('close', () => {
         if (this.closing) return;
         const pending = this.verifier.pending;
         const cause = lastError === undefined ? 'closed by the server' : `lost (${lastError.message})`;
-        this.verifier.fail(() => `connection ${cause} while ${pending} notifications were still expected`);
+        this.verifier.fail(() => `connection ${cause} with notifications still expected: ${pending}`);
         this.onLost();
       });
       return await writeFully(socket, `${this.verifier.userId}${lineEnding}`);

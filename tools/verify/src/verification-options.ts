@@ -83,8 +83,8 @@ function portListFrom(env: Env, name: string): number[] | undefined {
 
 function hostFrom(env: Env, name: string): string {
   const raw = env[name];
-  if (raw === undefined) return '127.0.0.1';
-  if (raw.trim() === '' || /\s/.test(raw.trim())) throw invalid(name, raw, 'a host name or IP address', '127.0.0.1');
+  if (raw === undefined || raw.trim() === '') return '127.0.0.1';
+  if (/\s/.test(raw.trim())) throw invalid(name, raw, 'a host name or IP address', '127.0.0.1');
   return raw.trim();
 }
 

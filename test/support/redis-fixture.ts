@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { loadConfig, type Config, type Logger } from '@follower-maze/shared';
+
+/** The machine's Redis unless TEST_REDIS_URL names another. */
+export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+export const silentLogger: Logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+
+/** A key prefix of its own for each test, so tests can share one Redis. */
+export function uniquePrefix(name: string): string {
+  return `fmtest:${name}:${randomBytes(4).toString('hex')}`;
+}
+
+/** A configuration for in-process services: own prefix, ephemeral ports, quiet logs. */
+export function testConfig(prefix: string, env: NodeJS.ProcessEnv = {}): Config {
+  return loadConfig({
+    REDIS_URL: TEST_REDIS_URL, KEY_PREFIX: prefix, LISTEN_HOST: '127.0.0.1', EVENT_PORT: '0', CLIENT_PORT: '0',
+    LOG_LEVEL: 'silent', METRICS_INTERVAL_MS: '600000', ...env,
+  }, []);
+}
+
+export function testRedis(): Redis {
+  return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+}
+
+/** Deletes every key under the prefix. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+/** Polls until the check passes or the time is up; the last failure is rethrown. */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}

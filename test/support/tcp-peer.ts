@@ -1,0 +1,34 @@
+import { connect, type Socket } from 'node:net';
+
+/** A raw TCP peer for tests: connects, writes, and keeps everything it reads. */
+export class TcpPeer {
+  received = '';
+  closed = false;
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => (this.received += text));
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => undefined);
+  }
+
+  static open(port: number): Promise<TcpPeer> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(new TcpPeer(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  write(text: string): Promise<void> {
+    return new Promise((resolve) => this.socket.write(text, () => resolve()));
+  }
+
+  /** Half-closes and waits until the server has seen it. */
+  end(): Promise<void> {
+    return new Promise((resolve) => this.socket.end(() => resolve()));
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
