@@ -1,7 +1,7 @@
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EVENT_LINES_FIELD, keysFor, splitEventLines } from '@follower-maze/shared';
-import { startIngestService, type IngestService } from '../src/ingest-service.ts';
+import { startIngestService } from '../src/ingest-service.ts';
 import { deletePrefix, eventually, silentLogger, testConfig, testRedis, uniquePrefix } from '../../../test/support/redis-fixture.ts';
 import { TcpPeer } from '../../../test/support/tcp-peer.ts';
 
