@@ -3,7 +3,9 @@ import { LineSplitter, positiveInteger } from '@follower-maze/shared';
 
 export type HandshakeResult =
   | { readonly ok: true; readonly userId: number }
-  | { readonly ok: false; readonly reason: string; readonly input: string };
+  | { readonly ok: false; readonly reason: string; readonly input: string }
+  /** Connected and closed without a byte: a balancer's health check, not a misbehaving client. */
+  | { readonly ok: false; readonly probe: true };
 
 /**
  * Reads a user client's first line, its user id (CRLF or LF, surrounding blanks
@@ -30,8 +32,13 @@ export function readUserId(socket: Socket, maxLineBytes: number, timeoutMs: numb
       },
       oversized: (bytes) => finish({ ok: false, reason: `id line longer than ${maxLineBytes} bytes`, input: `${bytes} bytes` }),
     });
-    const onData = (chunk: Buffer) => splitter.push(chunk);
-    const onEnd = () => finish({ ok: false, reason: 'closed before sending a user id', input: '' });
+    let bytesRead = 0;
+    const onData = (chunk: Buffer) => {
+      bytesRead += chunk.length;
+      splitter.push(chunk);
+    };
+    const onEnd = () =>
+      finish(bytesRead === 0 ? { ok: false, probe: true } : { ok: false, reason: 'closed before ending its id line', input: '' });
     const timer = setTimeout(() => finish({ ok: false, reason: `no user id within ${timeoutMs} ms`, input: '' }), timeoutMs);
     socket.on('data', onData);
     socket.on('end', onEnd);

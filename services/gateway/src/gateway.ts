@@ -8,7 +8,7 @@ import { ProgressReporter } from './progress-reporter.ts';
 import { UserSessions, type UserSession } from './user-sessions.ts';
 
 export type GatewayCounter =
-  | 'clientsConnected' | 'clientsRejected' | 'slowClientsDropped' | 'deliveries' | 'repeatedDeliveries'
+  | 'clientsConnected' | 'clientsRejected' | 'probes' | 'slowClientsDropped' | 'deliveries' | 'repeatedDeliveries'
   | 'unreadableDeliveries' | 'bytesWritten';
 
 /**
@@ -68,6 +68,11 @@ export class Gateway {
     socket.on('error', () => undefined);
     socket.on('close', () => this.sockets.delete(socket));
     const handshake = await readUserId(socket, this.config.maxIdLineBytes, this.config.idLineTimeoutMs);
+    if (!handshake.ok && 'probe' in handshake) {
+      this.counters.add('probes');
+      socket.destroy();
+      return;
+    }
     if (!handshake.ok) {
       this.counters.add('clientsRejected');
       this.rejections.record(`user client: ${handshake.reason}`, handshake.input);

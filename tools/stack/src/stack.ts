@@ -18,6 +18,11 @@ export interface StackOptions {
   /** Environment of every service (ports, KEY_PREFIX, LOG_LEVEL, ...). */
   readonly env: NodeJS.ProcessEnv;
   /**
+   * Extra environment for every process of one service, on top of `env`; e.g. the
+   * benchmark's `{ sequencer: { NODE_OPTIONS: '--cpu-prof ...' } }` profiles only the sequencer.
+   */
+  readonly serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
+  /**
    * One gateway process per port. Absent: a single gateway service on CLIENT_PORT,
    * which runs GATEWAYS worker processes behind that port itself.
    */
@@ -76,7 +81,7 @@ export class Stack {
       name,
       command: globalThis.process.execPath,
       args: ['--import', 'tsx', `${REPO_ROOT}services/${service}/src/main.ts`],
-      env: { ...globalThis.process.env, ...this.options.env, REDIS_URL: this.redisUrl, ...env },
+      env: { ...globalThis.process.env, ...this.options.env, ...this.options.serviceEnv?.[service], REDIS_URL: this.redisUrl, ...env },
       stdio: this.options.stdio,
       restart: this.options.restart,
     }, this.logger);

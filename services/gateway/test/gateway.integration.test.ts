@@ -1,0 +1,115 @@
+import { after, afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeGatewayEvent, encodeDelivery, keysFor, type GatewayEvent } from '@follower-maze/shared';
+import { startGatewayService, type GatewayService } from '../src/gateway-service.ts';
+import { deletePrefix, eventually, silentLogger, testConfig, testRedis, uniquePrefix } from '../../../test/support/redis-fixture.ts';
+import { TcpPeer } from '../../../test/support/tcp-peer.ts';
+
+const redis = testRedis();
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+after(() => redis.disconnect());
+
+/** A gateway in-process, plus a listener on what it tells the sequencer. */
+async function start(name: string, env: NodeJS.ProcessEnv = {}) {
+  const prefix = uniquePrefix(name);
+  const keys = keysFor(prefix);
+  cleanups.push(() => deletePrefix(redis, prefix));
+  const listener = testRedis();
+  const events: GatewayEvent[] = [];
+  listener.on('message', (_channel: string, message: string) => {
+    const event = decodeGatewayEvent(message);
+    if (event) events.push(event);
+  });
+  await listener.subscribe(keys.gatewayEvents);
+  cleanups.push(() => listener.disconnect());
+  const service: GatewayService = await startGatewayService(testConfig(prefix, env), silentLogger);
+  cleanups.push(() => service.close());
+  const client = async (line: string) => {
+    const peer = await TcpPeer.open(service.port);
+    cleanups.push(() => peer.destroy());
+    await peer.write(line);
+    return peer;
+  };
+  const joined = (userId: number) =>
+    eventually(() => assert.ok(events.some((e) => e.kind === 'join' && e.userId === userId), `user ${userId} announced`));
+  return { keys, service, events, client, joined, gatewayId: service.gateway.gatewayId };
+}
+
+test('announces a user online after subscribing, and writes each delivery once, byte for byte', async () => {
+  const { keys, client, joined, gatewayId } = await start('gw-deliver');
+  const peer = await client('42\n');
+  await joined(42);
+  assert.equal(await redis.sismember(keys.presence(gatewayId), '42'), 1);
+  await redis.publish(keys.userChannel(42), encodeDelivery(7, ['3|S|9', '7|B']));
+  await redis.publish(keys.userChannel(42), encodeDelivery(7, ['3|S|9', '7|B']));
+  await redis.publish(keys.userChannel(42), encodeDelivery(9, ['9|P|1|42']));
+  await eventually(() => assert.equal(peer.received, '3|S|9\r\n7|B\r\n9|P|1|42\r\n'));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(peer.received, '3|S|9\r\n7|B\r\n9|P|1|42\r\n', 'a repeated batch is dropped');
+});
+
+test('every connection of the same user receives; the user leaves with the last one', async () => {
+  const { keys, client, joined, events, gatewayId } = await start('gw-same-user');
+  const first = await client('5\r\n');
+  const second = await client('5\r\n');
+  await joined(5);
+  await eventually(async () => assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(1, ['1|B'])), 1));
+  await eventually(() => {
+    assert.equal(first.received, '1|B\r\n');
+    assert.equal(second.received, '1|B\r\n');
+  });
+  first.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(!events.some((e) => e.kind === 'leave'), 'still online through the second connection');
+  second.destroy();
+  await eventually(() => assert.ok(events.some((e) => e.kind === 'leave' && e.userId === 5)));
+  await eventually(async () => assert.equal(await redis.sismember(keys.presence(gatewayId), '5'), 0));
+  assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(2, ['2|B'])), 0, 'unsubscribed');
+});
+
+test('reports progress after each batch end it receives', async () => {
+  const { keys, events, gatewayId } = await start('gw-ack');
+  await redis.publish(keys.batchEnd, '17');
+  await eventually(() => assert.ok(events.some((e) => e.kind === 'ack' && e.gatewayId === gatewayId && e.batchSeq === 17)));
+});
+
+test('rejects a client whose id line is not a user id, or that sends none in time', async () => {
+  const { keys, client, service } = await start('gw-reject', { GATEWAY_ID_LINE_TIMEOUT_MS: '200' });
+  const garbage = await client('hello\r\n');
+  const silent = await client('');
+  const good = await client('  8 \r\n');
+  await eventually(() => assert.ok(garbage.closed && silent.closed));
+  assert.equal(good.closed, false);
+  assert.equal(service.gateway.counters.get('clientsRejected'), 2);
+  await eventually(async () => {
+    const reasons = (await redis.lrange(keys.rejected, 0, -1)).map((entry) => (JSON.parse(entry) as { reason: string }).reason);
+    assert.equal(reasons.length, 2);
+    assert.ok(reasons.some((reason) => reason.includes('not a positive integer')));
+    assert.ok(reasons.some((reason) => reason.includes('no user id within 200 ms')));
+  });
+});
+
+test('disconnects a client that cannot keep up, without holding up the others', async () => {
+  const { keys, client, joined, service } = await start('gw-slow', { GATEWAY_MAX_CLIENT_BUFFER_BYTES: '65536' });
+  const slow = await client('1\n');
+  const fast = await client('2\n');
+  await joined(1);
+  await joined(2);
+  slow.socket.pause();
+  // Enough to fill the kernel's socket buffers too (several MiB on loopback).
+  const bulk = Array.from({ length: 10_000 }, () => '1|P|2|1');
+  const dropped = () => service.gateway.counters.get('slowClientsDropped');
+  for (let batch = 1; batch <= 1000 && dropped() === 0; batch++) {
+    await redis.publish(keys.userChannel(1), encodeDelivery(batch, bulk));
+    await redis.publish(keys.userChannel(2), encodeDelivery(batch, ['1|B']));
+  }
+  assert.equal(dropped(), 1, 'the slow client was dropped');
+  // A paused socket notices the close only once it reads again.
+  slow.socket.resume();
+  await eventually(() => assert.ok(slow.closed));
+  await eventually(() => assert.ok(fast.received.startsWith('1|B\r\n1|B\r\n')));
+  assert.equal(fast.closed, false);
+});

@@ -1,0 +1,128 @@
+import { after, afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { EVENT_LINES_FIELD, encodeGatewayEvent, keysFor, type Keys } from '@follower-maze/shared';
+import { startSequencerService, type SequencerService } from '../src/sequencer-service.ts';
+import { deletePrefix, eventually, silentLogger, testConfig, testRedis, uniquePrefix } from '../../../test/support/redis-fixture.ts';
+
+const redis = testRedis();
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+after(() => redis.disconnect());
+
+/** Plays a gateway: holds users and records what is published on their channels. */
+async function fakeGateway(keys: Keys, gatewayId: string, users: number[]) {
+  const subscriber = testRedis();
+  const received = new Map<number, string[]>();
+  subscriber.on('message', (channel: string, message: string) => {
+    const userId = Number(channel.slice(channel.lastIndexOf(':') + 1));
+    received.set(userId, [...(received.get(userId) ?? []), message]);
+  });
+  if (users.length > 0) await subscriber.subscribe(...users.map((user) => keys.userChannel(user)));
+  await redis.hset(keys.gateways, gatewayId, Date.now());
+  if (users.length > 0) await redis.sadd(keys.presence(gatewayId), ...users);
+  cleanups.push(async () => subscriber.disconnect());
+  /** Notifications of a user, without the batch headers. */
+  const notifications = (userId: number) =>
+    (received.get(userId) ?? []).flatMap((message) => message.slice(message.indexOf('\n') + 1).split('\r\n').filter(Boolean));
+  return { received, notifications };
+}
+
+async function start(prefix: string, env: NodeJS.ProcessEnv = {}): Promise<SequencerService> {
+  const service = await startSequencerService(testConfig(prefix, env), silentLogger);
+  cleanups.push(() => service.close());
+  return service;
+}
+
+function append(stream: string, lines: string[]): Promise<string | null> {
+  return redis.xadd(stream, '*', EVENT_LINES_FIELD, lines.join('\n'));
+}
+
+async function committedNextSeq(keys: Keys): Promise<number> {
+  return Number(await redis.hget(keys.position, 'nextSeq'));
+}
+
+function withCleanup(name: string) {
+  const prefix = uniquePrefix(name);
+  cleanups.push(() => deletePrefix(redis as Redis, prefix));
+  return { prefix, keys: keysFor(prefix) };
+}
+
+test('orders shuffled events, routes them to online users and commits graph and position together', async () => {
+  const { prefix, keys } = withCleanup('seq-order');
+  const gateway = await fakeGateway(keys, 'g1', [1, 2]);
+  await start(prefix);
+  await append(keys.events, ['3|S|9', '1|F|1|9', '2|F|2|9']);
+  await append(keys.events, ['5|U|2|9', '4|P|9|2', '7|B', '6|S|9', '8|F|9|3']);
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 9));
+  await eventually(() => {
+    assert.deepEqual(gateway.notifications(1), ['3|S|9', '6|S|9', '7|B']);
+    assert.deepEqual(gateway.notifications(2), ['3|S|9', '4|P|9|2', '7|B']);
+  });
+  assert.deepEqual((await redis.smembers(`${keys.followersPrefix}9`)).sort(), ['1']);
+  assert.deepEqual(await redis.smembers(`${keys.followersPrefix}3`), ['9'], 'a follow of an offline user is kept');
+  const pending = (await redis.xpending(keys.events, keys.sequencerGroup)) as [number, ...unknown[]];
+  assert.equal(pending[0], 0, 'every entry is acknowledged');
+});
+
+test('resumes from the committed position: replays pending entries without repeating a notification', async () => {
+  const { prefix, keys } = withCleanup('seq-resume');
+  const gateway = await fakeGateway(keys, 'g1', [1]);
+  const first = await start(prefix);
+  // Event 3 is missing, so the second entry stays pending when the first sequencer stops.
+  await append(keys.events, ['2|F|1|5', '1|B']);
+  await append(keys.events, ['4|S|5', '5|B']);
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 3));
+  await first.close();
+  cleanups.splice(cleanups.indexOf(cleanups.at(-1)!), 1);
+
+  const second = await start(prefix);
+  await append(keys.events, ['3|S|5']);
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 6));
+  await eventually(() => assert.deepEqual(gateway.notifications(1), ['1|B', '3|S|5', '4|S|5', '5|B']));
+  assert.equal(second.sequencer.counters.get('duplicateEvents'), 0);
+});
+
+test('rejects duplicates and events beyond the reorder window, counted and kept for operators', async () => {
+  const { prefix, keys } = withCleanup('seq-reject');
+  const gateway = await fakeGateway(keys, 'g1', [1]);
+  const service = await start(prefix, { SEQUENCER_REORDER_WINDOW: '10' });
+  await append(keys.events, ['1|B', '3|B', '3|B', '50|B']);
+  await append(keys.events, ['2|B', '1|B']);
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 4));
+  await eventually(() => assert.deepEqual(gateway.notifications(1), ['1|B', '2|B', '3|B']));
+  assert.equal(service.sequencer.counters.get('duplicateEvents'), 2);
+  assert.equal(service.sequencer.counters.get('beyondWindowEvents'), 1);
+  await eventually(async () => {
+    const inputs = (await redis.lrange(keys.rejected, 0, -1)).map((entry) => (JSON.parse(entry) as { input: string }).input);
+    assert.deepEqual(inputs.sort(), ['1|B', '3|B', '50|B']);
+  });
+});
+
+test('routes to a user from the moment a gateway announces it', async () => {
+  const { prefix, keys } = withCleanup('seq-presence');
+  const gateway = await fakeGateway(keys, 'g1', []);
+  await start(prefix);
+  await append(keys.events, ['1|B']);
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 2));
+  const subscriber = testRedis();
+  cleanups.push(async () => subscriber.disconnect());
+  await subscriber.subscribe(keys.userChannel(4));
+  const late = new Promise<string>((resolve) => subscriber.on('message', (_channel: string, message: string) => resolve(message)));
+  await redis.publish(keys.gatewayEvents, encodeGatewayEvent({ kind: 'join', gatewayId: 'g1', userId: 4 }));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await append(keys.events, ['2|B']);
+  assert.equal(await late, '2\n2|B\r\n');
+  assert.equal(gateway.received.size, 0);
+});
+
+test('trims the stream behind the committed position', async () => {
+  const { prefix, keys } = withCleanup('seq-trim');
+  const service = await start(prefix);
+  for (let seq = 1; seq <= 50; seq++) await append(keys.events, [`${seq}|B`]);
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 51));
+  await service.trimJob.trim();
+  assert.ok((await redis.xlen(keys.events)) <= 1, 'only the last acknowledged entry may remain');
+});

@@ -1,0 +1,55 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runVerification, type VerificationOptions } from '../../tools/verify/src/index.ts';
+import { Stack } from '../../tools/stack/src/stack.ts';
+import { waitUntilReady } from '../../tools/stack/src/readiness.ts';
+import { deletePrefix, silentLogger, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis-fixture.ts';
+import { freePort } from '../support/free-port.ts';
+
+/**
+ * The whole product as processes (ingest, sequencer, two gateways) against a real
+ * Redis, checked by the verification client over real sockets.
+ */
+const redis = testRedis();
+after(() => redis.disconnect());
+
+const TOTAL_EVENTS = 200_000;
+
+async function runAgainstStack(lineEnding: '\r\n' | '\n') {
+  const prefix = uniquePrefix('e2e');
+  const [eventPort, ...gatewayPorts] = await Promise.all([freePort(), freePort(), freePort()]);
+  const stack = new Stack({
+    redisUrl: TEST_REDIS_URL,
+    redisPort: 0,
+    dataDir: '',
+    env: { KEY_PREFIX: prefix, EVENT_PORT: String(eventPort), LISTEN_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    gatewayPorts,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    restart: false,
+  }, silentLogger);
+  try {
+    await stack.start();
+    await waitUntilReady({ redisUrl: TEST_REDIS_URL, keyPrefix: prefix, eventPort: eventPort!, gateways: gatewayPorts.length });
+    const options: VerificationOptions = {
+      eventHost: '127.0.0.1', eventPort: eventPort!, clientHost: '127.0.0.1', clientPorts: gatewayPorts,
+      totalEvents: TOTAL_EVENTS, concurrencyLevel: 100, numberOfUsers: 1000, randomSeed: 666,
+      timeoutMs: 20_000, maxEventSourceBatchSize: 100, lineEnding,
+    };
+    return await runVerification(options);
+  } finally {
+    await stack.stop();
+    await deletePrefix(redis, prefix);
+  }
+}
+
+for (const [name, lineEnding] of [['CRLF', '\r\n'], ['LF', '\n']] as const) {
+  test(`${TOTAL_EVENTS} events to 100 clients over 2 gateways, ${name} line endings`, async () => {
+    const report = await runAgainstStack(lineEnding);
+    assert.deepEqual(report.failures, []);
+    assert.equal(report.ok, true);
+    assert.equal(report.eventsSent, TOTAL_EVENTS);
+    assert.equal(report.notificationsReceived, report.notificationsExpected);
+    // The run must deliver something to check: with seed 666 it expects about 69,000 notifications.
+    assert.ok(report.notificationsExpected > 50_000);
+  });
+}
