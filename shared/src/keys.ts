@@ -8,8 +8,12 @@ export interface Keys {
   readonly events: string;
   /** Consumer group of the sequencer on `events`. */
   readonly sequencerGroup: string;
-  /** Hash: the sequencer's committed position (`nextSeq`, `trimId`). */
+  /** Hash: the sequencer's committed position (`nextSeq`, `trimId`, `batchSeq`, `epoch`). */
   readonly position: string;
+  /** String: the token of the sequencer allowed to read and commit (a lease with a TTL). */
+  readonly sequencerLease: string;
+  /** Stream: every committed batch's deliveries, id = batch sequence number, kept while a gateway may still need them. */
+  readonly deliveries: string;
   /** Prefix of the follow graph: `followers + userId` is the set of users following userId. */
   readonly followersPrefix: string;
   /** Hash: gateway id -> last heartbeat (ms since epoch). */
@@ -33,6 +37,8 @@ export function keysFor(prefix: string): Keys {
     events: `${prefix}:events`,
     sequencerGroup: 'sequencer',
     position: `${prefix}:position`,
+    sequencerLease: `${prefix}:sequencer:lease`,
+    deliveries: `${prefix}:deliveries`,
     followersPrefix: `${prefix}:followers:`,
     gateways: `${prefix}:gateways`,
     presence: (gatewayId: string) => `${prefix}:presence:${gatewayId}`,

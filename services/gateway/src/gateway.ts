@@ -1,20 +1,27 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
-  Counters, decodeDelivery, encodeGatewayEvent, type GatewayConfig, type Keys, type Logger, type RejectionLog,
+  bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent,
+  type GatewayConfig, type Keys, type Logger, type RejectionLog,
 } from '@follower-maze/shared';
 import { readUserId } from './client-handshake.ts';
+import { readDeliveryLog } from './delivery-log.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { UserSessions, type UserSession } from './user-sessions.ts';
 
 export type GatewayCounter =
   | 'clientsConnected' | 'clientsRejected' | 'probes' | 'slowClientsDropped' | 'deliveries' | 'repeatedDeliveries'
-  | 'unreadableDeliveries' | 'bytesWritten';
+  | 'unreadableDeliveries' | 'bytesWritten' | 'subscriberDrops' | 'batchesCaughtUp' | 'gaps';
+
+/** Pause before a failed catch-up is tried again. */
+const CATCH_UP_RETRY_MS = 200;
 
 /**
  * Holds user client sockets and writes them what the sequencer publishes on their
  * users' channels. One subscriber connection carries every channel of this process, so
  * Redis hands over deliveries in publish order, the order the sequencer committed them.
+ * When that connection drops, what was published meanwhile is read back from the
+ * delivery log before live messages flow again.
  */
 export class Gateway {
   readonly counters = new Counters<GatewayCounter>();
@@ -22,6 +29,13 @@ export class Gateway {
   private readonly sessions: UserSessions;
   private readonly progress: ProgressReporter;
   private readonly sockets = new Set<Socket>();
+  /** The last batch whose deliveries this gateway has handled. */
+  private lastBatch = 0;
+  /** Set from a subscriber drop until the delivery log has been read back. */
+  private catchingUp = false;
+  private connectedOnce = false;
+  private readonly heldBack: [channel: string, message: Buffer][] = [];
+  private closing = false;
 
   constructor(
     private readonly subscriber: Redis,
@@ -35,12 +49,17 @@ export class Gateway {
     this.sessions = new UserSessions(subscriber, redis, keys, gatewayId, logger);
     this.progress = new ProgressReporter(redis, keys, gatewayId, config.ackIntervalMs, config.heartbeatIntervalMs);
     this.server = createServer((socket) => void this.accept(socket));
-    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
+    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
+    subscriber.on('close', () => this.onSubscriberDrop());
+    subscriber.on('ready', () => this.onSubscriberReady());
   }
 
   async listen(host: string, port: number): Promise<number> {
-    await this.progress.heartbeat();
     await this.subscriber.subscribe(this.keys.batchEnd);
+    // After subscribing: a batch committed in between is then either seen or counted here.
+    this.lastBatch = Math.max(this.lastBatch, Number((await this.redis.hget(this.keys.position, 'batchSeq')) ?? 0));
+    this.progress.received(this.lastBatch);
+    await this.progress.heartbeat();
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => resolve());
@@ -50,6 +69,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.progress.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
@@ -83,32 +103,62 @@ export class Gateway {
     if (socket.destroyed) return;
     this.counters.add('clientsConnected');
     socket.on('close', () => this.sessions.remove(userId, socket));
-    await this.sessions.add(userId, socket).catch((error: Error) => {
+    await this.sessions.add(userId, socket, this.lastBatch).catch((error: Error) => {
       this.logger.warn({ userId, err: error.message }, 'could not subscribe a user');
       socket.destroy();
     });
   }
 
-  private onMessage(channel: Buffer, message: Buffer): void {
-    const name = channel.toString();
-    if (name === this.keys.batchEnd) {
-      this.progress.received(Number(message));
+  private onMessage(channel: string, message: Buffer): void {
+    if (this.catchingUp) this.heldBack.push([channel, message]);
+    else this.handle(channel, message);
+  }
+
+  private handle(channel: string, message: Buffer): void {
+    if (channel === this.keys.batchEnd) {
+      this.onBatchMarker(message.toString());
       return;
     }
-    const session = this.sessions.byChannelName(name);
-    if (!session) return;
+    const session = this.sessions.byChannelName(channel);
+    if (session) this.deliver(session, message);
+  }
+
+  private onBatchMarker(text: string): void {
+    const marker = decodeBatchMarker(text);
+    if (!marker) return;
+    if (marker.kind === 'reset') {
+      this.logger.info('the sequence was reset: starting again from 1');
+      for (const session of this.sessions.all()) session.lastSeq = 0;
+      this.lastBatch = 0;
+      this.progress.reset();
+      return;
+    }
+    if (marker.batchSeq <= this.lastBatch) return;
+    if (this.lastBatch !== 0 && marker.previousSeq !== this.lastBatch) {
+      // Pub/sub lost messages without the connection dropping; the batches between are
+      // already overtaken, so the clients could only be served out of order.
+      this.counters.add('gaps');
+      this.disconnectAll(`missed batches ${this.lastBatch}..${marker.previousSeq} without a subscriber drop`);
+    }
+    this.lastBatch = marker.batchSeq;
+    this.progress.received(marker.batchSeq);
+  }
+
+  /** Writes what the user has not been sent yet: a delivery may repeat or overlap one already written. */
+  private deliver(session: UserSession, message: Buffer): void {
     const delivery = decodeDelivery(message);
     if (!delivery) {
       this.counters.add('unreadableDeliveries');
       return;
     }
-    if (delivery.batchSeq <= session.lastBatchSeq) {
+    if (delivery.lastSeq <= session.lastSeq) {
       this.counters.add('repeatedDeliveries');
       return;
     }
-    session.lastBatchSeq = delivery.batchSeq;
+    const body = delivery.firstSeq > session.lastSeq ? delivery.body : bodyAfter(delivery.body, session.lastSeq);
+    session.lastSeq = delivery.lastSeq;
     this.counters.add('deliveries');
-    this.write(session, delivery.body);
+    this.write(session, body);
   }
 
   /** A client that cannot keep up is dropped rather than buffered without limit or allowed to slow the rest. */
@@ -122,5 +172,54 @@ export class Gateway {
         socket.destroy();
       }
     }
+  }
+
+  private onSubscriberDrop(): void {
+    if (this.closing || !this.connectedOnce || this.catchingUp) return;
+    this.counters.add('subscriberDrops');
+    this.catchingUp = true;
+    this.logger.warn({ lastBatch: this.lastBatch }, 'subscriber connection dropped: holding deliveries until caught up');
+  }
+
+  private onSubscriberReady(): void {
+    if (!this.connectedOnce) {
+      this.connectedOnce = true;
+      return;
+    }
+    if (this.catchingUp) void this.catchUp();
+  }
+
+  /** Replays the delivery log after `lastBatch`, then what arrived meanwhile, in order. */
+  private async catchUp(): Promise<void> {
+    try {
+      let first = true;
+      for await (const batch of readDeliveryLog(this.redis, this.keys, this.lastBatch)) {
+        if (first && this.lastBatch !== 0 && batch.previousSeq !== this.lastBatch) {
+          this.counters.add('gaps');
+          this.disconnectAll(`delivery log starts after batch ${batch.previousSeq}, this gateway had ${this.lastBatch}`);
+        }
+        first = false;
+        for (const [userId, message] of batch.deliveries) {
+          const session = this.sessions.byUserId(userId);
+          if (session && batch.batchSeq > session.joinedAfterBatch) this.deliver(session, message);
+        }
+        this.lastBatch = batch.batchSeq;
+        this.counters.add('batchesCaughtUp');
+      }
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'catch-up failed; retrying');
+      setTimeout(() => void this.catchUp(), CATCH_UP_RETRY_MS);
+      return;
+    }
+    for (const [channel, message] of this.heldBack.splice(0)) this.handle(channel, message);
+    this.catchingUp = false;
+    this.progress.received(this.lastBatch);
+    this.logger.info({ lastBatch: this.lastBatch }, 'caught up after the subscriber drop');
+  }
+
+  /** Clients reconnect (through the balancer) and are served consistently from then on. */
+  private disconnectAll(reason: string): void {
+    this.logger.error({ reason, clients: this.sockets.size }, 'disconnecting every client of this gateway');
+    for (const socket of this.sockets) socket.destroy();
   }
 }

@@ -27,6 +27,13 @@ export class ProgressReporter {
     this.ackTimer ??= setTimeout(() => this.sendAck(), this.ackIntervalMs);
   }
 
+  /** The sequence started again from 1. */
+  reset(): void {
+    this.batchSeq = 0;
+    this.reportedSeq = -1;
+    this.ackTimer ??= setTimeout(() => this.sendAck(), this.ackIntervalMs);
+  }
+
   async heartbeat(): Promise<void> {
     await this.redis
       .multi()

@@ -6,8 +6,10 @@ import { encodeGatewayEvent, type Keys, type Logger } from '@follower-maze/share
 export interface UserSession {
   readonly userId: number;
   readonly sockets: Set<Socket>;
-  /** Deliveries of batches up to this one were already written; a repeat is dropped. */
-  lastBatchSeq: number;
+  /** Sequence number of the last notification written; anything up to it is dropped. */
+  lastSeq: number;
+  /** The batch this gateway had reached when the user joined: older deliveries are not the user's. */
+  readonly joinedAfterBatch: number;
   /** Settles once the user's channel is subscribed and the user announced online. */
   joined: Promise<void>;
 }
@@ -36,16 +38,20 @@ export class UserSessions {
     return this.byChannel.get(channel);
   }
 
+  byUserId(userId: number): UserSession | undefined {
+    return this.byChannel.get(this.keys.userChannel(userId));
+  }
+
   all(): IterableIterator<UserSession> {
     return this.byChannel.values();
   }
 
   /** Resolves once the user's notifications reach this socket. */
-  async add(userId: number, socket: Socket): Promise<void> {
+  async add(userId: number, socket: Socket, currentBatch: number): Promise<void> {
     const channel = this.keys.userChannel(userId);
     let session = this.byChannel.get(channel);
     if (!session) {
-      const created: UserSession = { userId, sockets: new Set(), lastBatchSeq: 0, joined: Promise.resolve() };
+      const created: UserSession = { userId, sockets: new Set(), lastSeq: 0, joinedAfterBatch: currentBatch, joined: Promise.resolve() };
       created.joined = this.join(channel, userId);
       this.byChannel.set(channel, (session = created));
     }

@@ -43,12 +43,13 @@ test('announces a user online after subscribing, and writes each delivery once, 
   const peer = await client('42\n');
   await joined(42);
   assert.equal(await redis.sismember(keys.presence(gatewayId), '42'), 1);
-  await redis.publish(keys.userChannel(42), encodeDelivery(7, ['3|S|9', '7|B']));
-  await redis.publish(keys.userChannel(42), encodeDelivery(7, ['3|S|9', '7|B']));
-  await redis.publish(keys.userChannel(42), encodeDelivery(9, ['9|P|1|42']));
-  await eventually(() => assert.equal(peer.received, '3|S|9\r\n7|B\r\n9|P|1|42\r\n'));
+  await redis.publish(keys.userChannel(42), encodeDelivery(['3|S|9', '7|B']));
+  await redis.publish(keys.userChannel(42), encodeDelivery(['3|S|9', '7|B']));
+  await redis.publish(keys.userChannel(42), encodeDelivery(['7|B', '9|P|1|42']));
+  await redis.publish(keys.userChannel(42), encodeDelivery(['12|S|3']));
+  await eventually(() => assert.equal(peer.received, '3|S|9\r\n7|B\r\n9|P|1|42\r\n12|S|3\r\n'));
   await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.equal(peer.received, '3|S|9\r\n7|B\r\n9|P|1|42\r\n', 'a repeated batch is dropped');
+  assert.equal(peer.received, '3|S|9\r\n7|B\r\n9|P|1|42\r\n12|S|3\r\n', 'a repeat is dropped and an overlap trimmed');
 });
 
 test('every connection of the same user receives; the user leaves with the last one', async () => {
@@ -56,7 +57,7 @@ test('every connection of the same user receives; the user leaves with the last 
   const first = await client('5\r\n');
   const second = await client('5\r\n');
   await joined(5);
-  await eventually(async () => assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(1, ['1|B'])), 1));
+  await eventually(async () => assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(['1|B'])), 1));
   await eventually(() => {
     assert.equal(first.received, '1|B\r\n');
     assert.equal(second.received, '1|B\r\n');
@@ -67,12 +68,12 @@ test('every connection of the same user receives; the user leaves with the last 
   second.destroy();
   await eventually(() => assert.ok(events.some((e) => e.kind === 'leave' && e.userId === 5)));
   await eventually(async () => assert.equal(await redis.sismember(keys.presence(gatewayId), '5'), 0));
-  assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(2, ['2|B'])), 0, 'unsubscribed');
+  assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(['2|B'])), 0, 'unsubscribed');
 });
 
 test('reports progress after each batch end it receives', async () => {
   const { keys, events, gatewayId } = await start('gw-ack');
-  await redis.publish(keys.batchEnd, '17');
+  await redis.publish(keys.batchEnd, '0 17');
   await eventually(() => assert.ok(events.some((e) => e.kind === 'ack' && e.gatewayId === gatewayId && e.batchSeq === 17)));
 });
 
@@ -100,16 +101,16 @@ test('disconnects a client that cannot keep up, without holding up the others', 
   await joined(2);
   slow.socket.pause();
   // Enough to fill the kernel's socket buffers too (several MiB on loopback).
-  const bulk = Array.from({ length: 10_000 }, () => '1|P|2|1');
+  const bulk = (batch: number) => Array.from({ length: 10_000 }, (_, i) => `${batch * 10_000 + i}|P|2|1`);
   const dropped = () => service.gateway.counters.get('slowClientsDropped');
   for (let batch = 1; batch <= 1000 && dropped() === 0; batch++) {
-    await redis.publish(keys.userChannel(1), encodeDelivery(batch, bulk));
-    await redis.publish(keys.userChannel(2), encodeDelivery(batch, ['1|B']));
+    await redis.publish(keys.userChannel(1), encodeDelivery(bulk(batch)));
+    await redis.publish(keys.userChannel(2), encodeDelivery([`${batch}|B`]));
   }
   assert.equal(dropped(), 1, 'the slow client was dropped');
   // A paused socket notices the close only once it reads again.
   slow.socket.resume();
   await eventually(() => assert.ok(slow.closed));
-  await eventually(() => assert.ok(fast.received.startsWith('1|B\r\n1|B\r\n')));
+  await eventually(() => assert.ok(fast.received.startsWith('1|B\r\n2|B\r\n')));
   assert.equal(fast.closed, false);
 });

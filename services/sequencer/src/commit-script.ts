@@ -1,20 +1,29 @@
 import type { Redis } from 'ioredis';
-import { encodeDelivery, type Keys } from '@follower-maze/shared';
+import { encodeBatchEnd, encodeDelivery, type Keys } from '@follower-maze/shared';
 import type { Batch } from './core/batch.ts';
+import { asFenced, FENCE_LUA } from './fence.ts';
 
 /**
  * One atomic step per batch: acknowledge the stream entries it covers, apply the net
- * follow-graph changes, record the new position and publish every delivery. Either all
- * of it happens or none, so the committed position always matches the graph, and a
- * restarted sequencer neither loses nor repeats a delivery.
+ * follow-graph changes, record the new position, keep the deliveries in the delivery
+ * log and publish them. Either all of it happens or none, so the committed position
+ * always matches the graph, and a restarted sequencer neither loses nor repeats a
+ * delivery. The trim job later removes what every gateway has received. Refused (FENCED) unless the caller still holds the lease and the epoch it
+ * started from; a repeat of an already committed batch (a command resent after a
+ * reconnect) changes nothing.
  *
- * KEYS: position hash, events stream.
- * ARGV: group, nextSeq, trimId, followersPrefix,
- *       ackCount, ids..., edgeGroupCount, (toUser, addCount, from..., removeCount, from...)...,
- *       publishCount, (channel, message)...
+ * KEYS: position, events, lease, deliveries.
+ * ARGV: group, nextSeq, trimId, followersPrefix, token, epoch, previousBatchSeq, deliveryLogMinId,
+ *       eventCount, ackCount, ids..., edgeGroupCount, (toUser, addCount, from..., removeCount, from...)...,
+ *       deliveryCount, (userId, channel, message)..., batchEndChannel, batchEndMessage
  */
 const COMMIT_LUA = `
-local i = 5
+${FENCE_LUA}
+local fenced = fence(KEYS[3], ARGV[5], KEYS[1], ARGV[6])
+if fenced then return redis.error_reply(fenced) end
+local events = tonumber(ARGV[9])
+if events > 0 and tonumber(redis.call('HGET', KEYS[1], 'nextSeq') or '1') >= tonumber(ARGV[2]) then return 0 end
+local i = 10
 local acks = tonumber(ARGV[i]); i = i + 1
 if acks > 0 then redis.call('XACK', KEYS[2], ARGV[1], unpack(ARGV, i, i + acks - 1)) end
 i = i + acks
@@ -29,11 +38,21 @@ for _ = 1, groups do
   i = i + removes
 end
 redis.call('HSET', KEYS[1], 'nextSeq', ARGV[2], 'trimId', ARGV[3])
-local publishes = tonumber(ARGV[i]); i = i + 1
-for _ = 1, publishes do
-  redis.call('PUBLISH', ARGV[i], ARGV[i + 1]); i = i + 2
+if events == 0 then return 1 end
+local batchSeq = tonumber(ARGV[2]) - 1
+redis.call('HSET', KEYS[1], 'batchSeq', batchSeq)
+local deliveries = tonumber(ARGV[i]); i = i + 1
+local log = { 'prev', ARGV[7] }
+for _ = 1, deliveries do
+  redis.call('PUBLISH', ARGV[i + 1], ARGV[i + 2])
+  log[#log + 1] = ARGV[i]
+  log[#log + 1] = ARGV[i + 2]
+  i = i + 3
 end
-return 0
+redis.call('HSET', KEYS[1], 'deliveryFloor', ARGV[8])
+redis.call('XADD', KEYS[4], batchSeq .. '-0', unpack(log))
+redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
+return 1
 `;
 
 /** Lua's unpack() is bounded by its C stack (about 8,000 values): larger sets are sent in parts. */
@@ -42,10 +61,14 @@ const MAX_MEMBERS_PER_COMMAND = 1000;
 export interface CommitRequest {
   readonly batch: Batch;
   readonly nextSeq: number;
+  /** The last committed batch before this one; gateways use it to see that they missed nothing. */
+  readonly previousBatchSeq: number;
   /** Stream entries whose every event is now applied. */
   readonly ackIds: readonly string[];
   /** Entries below this id are acknowledged and may be trimmed. */
   readonly trimId: string;
+  /** Delivery log entries below this batch are no longer needed by any gateway. */
+  readonly deliveryLogMinSeq: number;
 }
 
 export interface CommitScript {
@@ -55,24 +78,32 @@ export interface CommitScript {
 
 type RedisWithCommit = Redis & { fmCommit(...args: (string | number)[]): Promise<number> };
 
-export function defineCommitScript(redis: Redis, keys: Keys): CommitScript {
-  redis.defineCommand('fmCommit', { numberOfKeys: 2, lua: COMMIT_LUA });
+export function defineCommitScript(redis: Redis, keys: Keys, token: string, epoch: string): CommitScript {
+  redis.defineCommand('fmCommit', { numberOfKeys: 4, lua: COMMIT_LUA });
   const commander = redis as RedisWithCommit;
   return {
-    async commit({ batch, nextSeq, ackIds, trimId }) {
-      const args: (string | number)[] = [keys.position, keys.events, keys.sequencerGroup, nextSeq, trimId, keys.followersPrefix];
+    async commit({ batch, nextSeq, previousBatchSeq, ackIds, trimId, deliveryLogMinSeq }) {
+      const batchSeq = nextSeq - 1;
+      const args: (string | number)[] = [
+        keys.position, keys.events, keys.sequencerLease, keys.deliveries,
+        keys.sequencerGroup, nextSeq, trimId, keys.followersPrefix, token, epoch, previousBatchSeq, deliveryLogMinSeq,
+        batch.events,
+      ];
       args.push(ackIds.length, ...ackIds);
       appendEdgeGroups(args, batch);
       const bytesByUser = new Map<number, number>();
-      const batchSeq = nextSeq - 1;
-      args.push(batch.notifications.size + 1);
+      args.push(batch.notifications.size);
       for (const [userId, notifications] of batch.notifications) {
-        const message = encodeDelivery(batchSeq, notifications);
+        const message = encodeDelivery(notifications);
         bytesByUser.set(userId, message.length);
-        args.push(keys.userChannel(userId), message);
+        args.push(userId, keys.userChannel(userId), message);
       }
-      args.push(keys.batchEnd, batchSeq);
-      await commander.fmCommit(...args);
+      args.push(keys.batchEnd, encodeBatchEnd(previousBatchSeq, batchSeq));
+      try {
+        await commander.fmCommit(...args);
+      } catch (error) {
+        throw asFenced(error);
+      }
       return bytesByUser;
     },
   };

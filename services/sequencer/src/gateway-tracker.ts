@@ -2,14 +2,17 @@ import type { Redis } from 'ioredis';
 import { decodeGatewayEvent, type GatewayEvent, type Keys, type Logger } from '@follower-maze/shared';
 import type { InFlightWindow } from './core/in-flight-window.ts';
 import type { Router } from './core/router.ts';
+import type { GatewayProgress } from './sequencer.ts';
 
 /**
  * Keeps the sequencer's view of the gateways: who is online where (by push, within
  * milliseconds of a client's id line), how far each gateway has got, and which
  * gateways have gone silent and must be forgotten.
  */
-export class GatewayTracker {
+export class GatewayTracker implements GatewayProgress {
   private readonly lastSeenMs = new Map<string, number>();
+  /** The last batch each gateway said it received; absent until it says. */
+  private readonly acknowledged = new Map<string, number>();
   private progressWaiters: (() => void)[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
 
@@ -54,6 +57,13 @@ export class GatewayTracker {
     });
   }
 
+  slowestAcknowledged(): number {
+    if (this.acknowledged.size < this.lastSeenMs.size) return 0;
+    let slowest = Infinity;
+    for (const batchSeq of this.acknowledged.values()) slowest = Math.min(slowest, batchSeq);
+    return Number.isFinite(slowest) ? slowest : 0;
+  }
+
   close(): void {
     clearInterval(this.sweepTimer);
     this.subscriber.disconnect();
@@ -90,6 +100,7 @@ export class GatewayTracker {
         return;
       case 'ack':
         this.lastSeenMs.set(gatewayId, Date.now());
+        this.acknowledged.set(gatewayId, event.batchSeq);
         this.window.acknowledge(gatewayId, event.batchSeq);
         this.wakeWaiters();
         return;
@@ -113,6 +124,7 @@ export class GatewayTracker {
 
   private forget(gatewayId: string): void {
     this.lastSeenMs.delete(gatewayId);
+    this.acknowledged.delete(gatewayId);
     this.router.dropGateway(gatewayId);
     this.window.forget(gatewayId);
     this.wakeWaiters();

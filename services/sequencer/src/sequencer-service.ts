@@ -1,62 +1,99 @@
-import { connectRedis, disconnectRedis, keysFor, logCountersEvery, RejectionLog, type Config, type Logger } from '@follower-maze/shared';
-import { defineCommitScript } from './commit-script.ts';
-import { GatewayTracker } from './gateway-tracker.ts';
-import { loadFollowGraph } from './graph-loader.ts';
-import { Sequencer } from './sequencer.ts';
-import { StreamReader } from './stream-reader.ts';
+import { connectRedis, disconnectRedis, keysFor, logCountersEvery, type Config, type Logger } from '@follower-maze/shared';
+import { ActiveTerm } from './active-term.ts';
+import { LeaderLease } from './leader-lease.ts';
 import { TrimJob } from './trim-job.ts';
 
+/** How long the lease lasts unless renewed: a standby takes over within about this long. */
+const LEASE_TTL_MS = 1500;
+/** The holder renews this often, so two renewals can fail before the lease lapses. */
+const RENEW_INTERVAL_MS = 400;
+/** A standby tries to take the lease this often. */
+const STANDBY_POLL_MS = 250;
+
 export interface SequencerService {
-  readonly sequencer: Sequencer;
+  readonly lease: LeaderLease;
   readonly trimJob: TrimJob;
+  /** The current term while this process is the active sequencer. */
+  readonly active: ActiveTerm | undefined;
   close(): Promise<void>;
 }
 
 /**
- * Restores the committed state (position, follow graph, who is online) and starts the
- * loop; `main.ts` runs it as a process, tests in-process.
+ * A sequencer process: standby until it wins the lease, then active until it loses it
+ * (or is fenced, or Redis reconnects), then standby again. Any number may run; one
+ * commits at a time.
  */
 export async function startSequencerService(config: Config, logger: Logger): Promise<SequencerService> {
   const keys = keysFor(config.keyPrefix);
-  const redis = connectRedis(config.redisUrl, 'sequencer', logger);
-  const reader = new StreamReader(connectRedis(config.redisUrl, 'sequencer-reader', logger), keys, config.sequencer.readEntries);
-  await reader.ensureGroup();
-
-  const nextSeq = Number((await redis.hget(keys.position, 'nextSeq')) ?? 1);
-  const rejections = new RejectionLog(redis, keys.rejected, 'sequencer', logger);
-  let tracker: GatewayTracker | undefined;
-  const sequencer = new Sequencer(
-    reader,
-    defineCommitScript(redis, keys),
-    (timeoutMs) => tracker!.progress(timeoutMs),
-    rejections,
-    config.sequencer,
-    logger,
-    nextSeq,
-  );
-  const edges = await loadFollowGraph(redis, keys, sequencer.router.graph);
-  tracker = new GatewayTracker(
-    connectRedis(config.redisUrl, 'sequencer-subscriber', logger),
-    redis, keys, sequencer.router, sequencer.window, config.sequencer.gatewayTtlMs, logger,
-  );
-  await tracker.start();
+  const redis = connectRedis(config.redisUrl, 'sequencer-lease', logger);
+  const lease = new LeaderLease(redis, keys.sequencerLease, LEASE_TTL_MS);
   const trimJob = new TrimJob(redis, keys, config.sequencer.trimIntervalMs, logger);
   await trimJob.start();
-  sequencer.start();
-  const stopCounters = logCountersEvery(sequencer.counters, config.metricsIntervalMs, logger);
-  logger.info({ nextSeq, edges }, 'sequencer resumed from its committed position');
+  let closing = false;
+  let active: ActiveTerm | undefined;
+  let stopCounters = () => undefined as void;
+
+  const holdLease = async (term: ActiveTerm) => {
+    let renewedAt = Date.now();
+    while (!closing && active === term) {
+      await delay(RENEW_INTERVAL_MS);
+      const held = await lease.acquire().catch(() => undefined);
+      if (held) renewedAt = Date.now();
+      // Not renewed (or no answer for most of a TTL): another process may lead by now.
+      if (held === false || Date.now() - renewedAt > LEASE_TTL_MS * 0.8) {
+        logger.warn({ token: lease.token }, 'lease lost: stepping down');
+        return;
+      }
+    }
+  };
+
+  const lead = async () => {
+    const term = await ActiveTerm.begin(config, logger, lease.token);
+    active = term;
+    stopCounters = logCountersEvery(term.sequencer.counters, config.metricsIntervalMs, logger);
+    const exit = await Promise.race([term.ended, holdLease(term).then(() => 'lease-lost' as const)]);
+    active = undefined;
+    stopCounters();
+    await term.close();
+    logger.info({ exit, nextSeq: term.sequencer.nextSeq, counters: term.sequencer.counters.snapshot() }, 'term ended');
+  };
+
+  const loop = (async () => {
+    logger.info({ token: lease.token }, 'standby: waiting for the sequencer lease');
+    while (!closing) {
+      const won = await lease.acquire().catch(() => false);
+      if (!won) {
+        await delay(STANDBY_POLL_MS);
+        continue;
+      }
+      try {
+        await lead();
+      } catch (error) {
+        logger.error({ err: (error as Error).message }, 'active term failed; standing by');
+        await delay(STANDBY_POLL_MS);
+      }
+    }
+  })();
 
   return {
-    sequencer,
+    lease,
     trimJob,
+    get active() {
+      return active;
+    },
     async close() {
-      stopCounters();
-      await sequencer.close();
-      tracker.close();
+      closing = true;
+      const term = active;
+      active = undefined;
+      await term?.close();
+      await loop;
+      await lease.release().catch(() => undefined);
       await trimJob.close();
-      await rejections.flush();
-      logger.info({ nextSeq: sequencer.nextSeq, counters: sequencer.counters.snapshot() }, 'sequencer stopped');
       await disconnectRedis(redis);
     },
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -4,6 +4,7 @@ import { InFlightWindow } from './core/in-flight-window.ts';
 import { ReorderBuffer } from './core/reorder-buffer.ts';
 import { Router } from './core/router.ts';
 import type { CommitRequest, CommitScript } from './commit-script.ts';
+import { FencedError } from './fence.ts';
 import type { StreamReader, StreamEntry } from './stream-reader.ts';
 
 /** How long one read waits for new entries; bounds how long close() may take too. */
@@ -16,6 +17,16 @@ const PROGRESS_WAIT_MS = 100;
 export type SequencerCounter =
   | 'entriesRead' | 'eventsApplied' | 'notificationsRouted' | 'commits' | 'replayedEvents'
   | 'duplicateEvents' | 'beyondWindowEvents' | 'malformedEvents' | 'windowWaits' | 'retries';
+
+export type SequencerExit = 'closed' | 'fenced';
+
+/** What the sequencer needs to know of the gateways' progress. */
+export interface GatewayProgress {
+  /** Resolves when a gateway reports progress or goes away, or after `timeoutMs`. */
+  progress(timeoutMs: number): Promise<void>;
+  /** The last batch every live gateway has received (0 while one has not said). */
+  slowestAcknowledged(): number;
+}
 
 /** A stream entry read but not yet acknowledged, with the highest sequence number it holds. */
 interface OpenEntry {
@@ -36,26 +47,37 @@ export class Sequencer {
   private openEntries: OpenEntry[] = [];
   private lastReadId = '0-0';
   private closing = false;
-  private loop: Promise<void> | undefined;
+  private loop: Promise<SequencerExit> | undefined;
 
   constructor(
     private readonly reader: StreamReader,
     private readonly committer: CommitScript,
-    private readonly waitForGatewayProgress: (timeoutMs: number) => Promise<void>,
+    private readonly gateways: GatewayProgress,
     private readonly rejections: RejectionLog,
     private readonly config: SequencerConfig,
     private readonly logger: Logger,
-    nextSeq: number,
+    position: { readonly nextSeq: number; readonly batchSeq: number },
   ) {
-    this.reorder = new ReorderBuffer(config.reorderWindow, nextSeq);
+    this.reorder = new ReorderBuffer(config.reorderWindow, position.nextSeq);
+    this.previousBatchSeq = position.batchSeq;
   }
+
+  /** The last batch committed with events in it. */
+  private previousBatchSeq: number;
 
   get nextSeq(): number {
     return this.reorder.nextSeq;
   }
 
-  start(): void {
+  /** Runs the loop; resolves when it ends: closed, or refused because another sequencer took over. */
+  start(): Promise<SequencerExit> {
     this.loop = this.run();
+    return this.loop;
+  }
+
+  /** An operator's replay: read the pending entries again from the committed position. */
+  replayPending(): void {
+    this.reader.replayPending();
   }
 
   async close(): Promise<void> {
@@ -64,17 +86,22 @@ export class Sequencer {
     await this.loop;
   }
 
-  private async run(): Promise<void> {
+  private async run(): Promise<SequencerExit> {
     while (!this.closing) {
       try {
         await this.step();
       } catch (error) {
-        if (this.closing) return;
+        if (error instanceof FencedError) {
+          this.logger.warn({ reason: error.message }, 'refused by the fence: stepping down');
+          return 'fenced';
+        }
+        if (this.closing) break;
         this.counters.add('retries');
         this.logger.warn({ err: (error as Error).message }, 'sequencer step failed; retrying');
         await delay(RETRY_DELAY_MS);
       }
     }
+    return 'closed';
   }
 
   /** One read, one batch, one commit. */
@@ -98,10 +125,15 @@ export class Sequencer {
       ackIds.push(entry.id);
       return false;
     });
+    if (batch.isEmpty && ackIds.length === 0) return;
     const trimId = this.openEntries[0]?.id ?? this.lastReadId;
-    const bytesByUser = await this.commitUntilDone({ batch, nextSeq, ackIds, trimId });
-    this.recordInFlight(nextSeq - 1, bytesByUser);
+    const bytesByUser = await this.commitUntilDone({
+      batch, nextSeq, ackIds, trimId, previousBatchSeq: this.previousBatchSeq, deliveryLogMinSeq: this.gateways.slowestAcknowledged() + 1,
+    });
     this.counters.add('commits');
+    if (batch.isEmpty) return;
+    this.previousBatchSeq = nextSeq - 1;
+    this.recordInFlight(nextSeq - 1, bytesByUser);
     this.counters.add('eventsApplied', batch.events);
     for (const notifications of batch.notifications.values()) this.counters.add('notificationsRouted', notifications.length);
   }
@@ -116,7 +148,7 @@ export class Sequencer {
       try {
         return await this.committer.commit(request);
       } catch (error) {
-        if (this.closing) throw error;
+        if (this.closing || error instanceof FencedError) throw error;
         this.counters.add('retries');
         this.logger.warn({ err: (error as Error).message }, 'commit failed; retrying');
         await delay(RETRY_DELAY_MS);
@@ -155,7 +187,7 @@ export class Sequencer {
   private async waitForRoom(): Promise<void> {
     while (this.window.largest() > this.config.maxInFlightBytesPerGateway && !this.closing) {
       this.counters.add('windowWaits');
-      await this.waitForGatewayProgress(PROGRESS_WAIT_MS);
+      await this.gateways.progress(PROGRESS_WAIT_MS);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ensureSequencerGroup, splitEventLines, type Keys } from '@follower-maze/shared';
+import { asFenced, FENCE_LUA } from './fence.ts';
 
 export interface StreamEntry {
   readonly id: string;
@@ -7,56 +8,100 @@ export interface StreamEntry {
   readonly lines: readonly string[];
 }
 
-type XReadGroupReply = [stream: string, entries: [id: string, fields: string[] | null][]][] | null;
+type XReadReply = [stream: string, entries: [id: string, fields: string[] | null][]][] | null;
 
-/** The one consumer name: only the sequencer that holds the position reads, so pending entries are always its own. */
+/** The one consumer name: only the lease holder reads, so pending entries are always its own. */
 const CONSUMER = 'sequencer';
 
+/** Reads through the group only while the caller holds the lease: a read moves the group's position. */
+const FENCED_READ_LUA = `
+${FENCE_LUA}
+local fenced = fence(KEYS[1], ARGV[1], KEYS[2], ARGV[2])
+if fenced then return redis.error_reply(fenced) end
+return redis.call('XREADGROUP', 'GROUP', ARGV[3], ARGV[4], 'COUNT', ARGV[5], 'STREAMS', KEYS[3], ARGV[6])
+`;
+
+type RedisWithRead = Redis & { fmFencedRead(...args: (string | number)[]): Promise<XReadReply> };
+
 /**
- * Reads the event stream through the sequencer's consumer group: first the entries
- * that were delivered before a crash but never acknowledged (replay), then new ones.
- * Owns its connection so that `close()` can interrupt a blocking read.
+ * Reads the event stream through the sequencer's consumer group: first the entries that
+ * were delivered before a crash or takeover but never acknowledged (replay), then new
+ * ones. Waits for new entries with a plain blocking XREAD, which moves nothing, on its own
+ * connection, so that `close()` can interrupt it.
  */
 export class StreamReader {
   /** Where the replay of pending entries has got to; undefined once it is done. */
   private pendingCursor: string | undefined = '0';
+  /** The newest entry known to have been handed to the group. */
+  private lastDeliveredId = '0-0';
+  private readonly redis: RedisWithRead;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: Keys,
     private readonly count: number,
-  ) {}
+    private readonly token: string,
+    private readonly epoch: string,
+  ) {
+    redis.defineCommand('fmFencedRead', { numberOfKeys: 3, lua: FENCED_READ_LUA });
+    this.redis = redis as RedisWithRead;
+  }
 
-  async ensureGroup(): Promise<void> {
+  async start(): Promise<void> {
     await ensureSequencerGroup(this.redis, this.keys);
+    const groups = (await this.redis.xinfo('GROUPS', this.keys.events)) as (string | number | null)[][];
+    for (const info of groups) {
+      if (info[info.indexOf('name') + 1] === this.keys.sequencerGroup) {
+        this.lastDeliveredId = String(info[info.indexOf('last-delivered-id') + 1]);
+      }
+    }
   }
 
   get replaying(): boolean {
     return this.pendingCursor !== undefined;
   }
 
+  /** Rewinds to the oldest pending entry, for an operator's replay. */
+  replayPending(): void {
+    this.pendingCursor = '0';
+  }
+
   async read(blockMs: number): Promise<StreamEntry[]> {
-    const { events, sequencerGroup } = this.keys;
     if (this.pendingCursor !== undefined) {
-      const reply = (await this.redis.xreadgroup(
-        'GROUP', sequencerGroup, CONSUMER, 'COUNT', this.count, 'STREAMS', events, this.pendingCursor,
-      )) as XReadGroupReply;
-      const entries = toEntries(reply);
+      const entries = await this.fencedRead(this.pendingCursor);
       this.pendingCursor = entries.length > 0 ? entries[entries.length - 1]!.id : undefined;
       if (entries.length > 0) return entries;
     }
-    const reply = (await this.redis.xreadgroup(
-      'GROUP', sequencerGroup, CONSUMER, 'COUNT', this.count, 'BLOCK', blockMs, 'STREAMS', events, '>',
-    )) as XReadGroupReply;
-    return toEntries(reply);
+    const entries = await this.fencedRead('>');
+    if (entries.length > 0) {
+      this.lastDeliveredId = entries[entries.length - 1]!.id;
+      return entries;
+    }
+    const newer = (await this.redis.xread('COUNT', 1, 'BLOCK', blockMs, 'STREAMS', this.keys.events, this.lastDeliveredId)) as XReadReply;
+    const newest = toEntries(newer).at(-1);
+    if (!newest) return [];
+    const arrived = await this.fencedRead('>');
+    // Nothing for the group although the stream has newer entries: the group already handed
+    // them out (they are pending, and the replay covers them), so wait past them.
+    this.lastDeliveredId = arrived.at(-1)?.id ?? newest.id;
+    return arrived;
   }
 
   close(): void {
     this.redis.disconnect();
   }
+
+  private async fencedRead(id: string): Promise<StreamEntry[]> {
+    const { events, sequencerLease, position, sequencerGroup } = this.keys;
+    try {
+      return toEntries(await this.redis.fmFencedRead(sequencerLease, position, events, this.token, this.epoch, sequencerGroup, CONSUMER, this.count, id));
+    } catch (error) {
+      throw asFenced(error);
+    }
+  }
 }
 
-function toEntries(reply: XReadGroupReply): StreamEntry[] {
+function toEntries(reply: XReadReply): StreamEntry[] {
   const entries = reply?.[0]?.[1] ?? [];
   return entries.map(([id, fields]) => ({ id, lines: fields?.[1] === undefined ? [] : splitEventLines(fields[1]) }));
 }

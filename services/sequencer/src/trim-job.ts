@@ -6,9 +6,11 @@ const QUEUE = 'maintenance';
 const TRIM_JOB = 'trim-events';
 
 /**
- * Trims the event stream behind the committed position, as a scheduled BullMQ job:
- * it runs beside the hot path, is retried when Redis hiccups, and shows up in BullMQ's
- * tooling. Only entries below the committed `trimId` are removed; they are acknowledged.
+ * Trims the event stream behind the committed position, and the delivery log behind
+ * the slowest gateway, as a scheduled BullMQ job: it runs beside the hot path, is
+ * retried when Redis hiccups, and shows up in BullMQ's tooling. Only stream entries
+ * below the committed `trimId` (all acknowledged) and deliveries every live gateway has
+ * received (below `deliveryFloor`) are removed.
  */
 export class TrimJob {
   private readonly queue: Queue;
@@ -42,11 +44,12 @@ export class TrimJob {
     );
   }
 
-  /** Returns how many entries were removed. */
+  /** Returns how many entries were removed from the event stream and the delivery log. */
   async trim(): Promise<number> {
-    const trimId = await this.redis.hget(this.keys.position, 'trimId');
-    if (!trimId) return 0;
-    return this.redis.xtrim(this.keys.events, 'MINID', trimId);
+    const [trimId, deliveryFloor] = await this.redis.hmget(this.keys.position, 'trimId', 'deliveryFloor');
+    const events = trimId ? await this.redis.xtrim(this.keys.events, 'MINID', trimId) : 0;
+    const deliveries = deliveryFloor ? await this.redis.xtrim(this.keys.deliveries, 'MINID', deliveryFloor) : 0;
+    return events + deliveries;
   }
 
   async close(): Promise<void> {

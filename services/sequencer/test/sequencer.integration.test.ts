@@ -2,7 +2,7 @@ import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { EVENT_LINES_FIELD, encodeGatewayEvent, keysFor, type Keys } from '@follower-maze/shared';
-import { startSequencerService, type SequencerService } from '../src/sequencer-service.ts';
+import { startSequencerService } from '../src/sequencer-service.ts';
 import { deletePrefix, eventually, silentLogger, testConfig, testRedis, uniquePrefix } from '../../../test/support/redis-fixture.ts';
 
 const redis = testRedis();
@@ -30,10 +30,14 @@ async function fakeGateway(keys: Keys, gatewayId: string, users: number[]) {
   return { received, notifications };
 }
 
-async function start(prefix: string, env: NodeJS.ProcessEnv = {}): Promise<SequencerService> {
+async function start(prefix: string, env: NodeJS.ProcessEnv = {}) {
   const service = await startSequencerService(testConfig(prefix, env), silentLogger);
   cleanups.push(() => service.close());
-  return service;
+  const term = await eventually(() => {
+    assert.ok(service.active, 'the only sequencer becomes active');
+    return service.active;
+  });
+  return { service, sequencer: term.sequencer, close: () => service.close(), trimJob: service.trimJob };
 }
 
 function append(stream: string, lines: string[]): Promise<string | null> {
@@ -114,7 +118,7 @@ test('routes to a user from the moment a gateway announces it', async () => {
   await redis.publish(keys.gatewayEvents, encodeGatewayEvent({ kind: 'join', gatewayId: 'g1', userId: 4 }));
   await new Promise((resolve) => setTimeout(resolve, 20));
   await append(keys.events, ['2|B']);
-  assert.equal(await late, '2\n2|B\r\n');
+  assert.equal(await late, '2 2\n2|B\r\n');
   assert.equal(gateway.received.size, 0);
 });
 
@@ -125,4 +129,5 @@ test('trims the stream behind the committed position', async () => {
   await eventually(async () => assert.equal(await committedNextSeq(keys), 51));
   await service.trimJob.trim();
   assert.ok((await redis.xlen(keys.events)) <= 1, 'only the last acknowledged entry may remain');
+  assert.ok((await redis.xlen(keys.deliveries)) > 0, 'no gateway has acknowledged: the delivery log is kept');
 });

@@ -1,0 +1,82 @@
+import type { Redis } from 'ioredis';
+import { Worker } from 'bullmq';
+import { connectRedis, disconnectRedis, keysFor, RejectionLog, type Config, type Logger } from '@follower-maze/shared';
+import { defineCommitScript } from './commit-script.ts';
+import { GatewayTracker } from './gateway-tracker.ts';
+import { loadFollowGraph } from './graph-loader.ts';
+import { OPERATIONS_QUEUE, type Operation } from './operations.ts';
+import { resetSequence } from './reset-script.ts';
+import { Sequencer, type SequencerExit } from './sequencer.ts';
+import { StreamReader } from './stream-reader.ts';
+
+export type TermExit = SequencerExit | 'reset' | 'redis-reconnected';
+
+/**
+ * One period of leadership: state loaded from Redis when the lease was won, the
+ * sequencer loop, and the worker for operators' jobs. It ends when closed, when the
+ * fence refuses it, after a reset, or when its Redis connection dropped (Redis may have
+ * lost recent writes, so memory is not trusted and the next term reloads).
+ */
+export class ActiveTerm {
+  readonly ended: Promise<TermExit>;
+  private constructor(
+    readonly sequencer: Sequencer,
+    private readonly connections: readonly Redis[],
+    private readonly tracker: GatewayTracker,
+    private readonly worker: Worker,
+    private readonly rejections: RejectionLog,
+    ended: Promise<TermExit>,
+  ) {
+    this.ended = ended;
+  }
+
+  static async begin(config: Config, logger: Logger, token: string): Promise<ActiveTerm> {
+    const keys = keysFor(config.keyPrefix);
+    const redis = connectRedis(config.redisUrl, 'sequencer', logger);
+    const readerConnection = connectRedis(config.redisUrl, 'sequencer-reader', logger);
+    const subscriber = connectRedis(config.redisUrl, 'sequencer-subscriber', logger);
+    const [nextSeq, batchSeq, epoch] = await redis.hmget(keys.position, 'nextSeq', 'batchSeq', 'epoch');
+    const position = { nextSeq: Number(nextSeq ?? 1), batchSeq: Number(batchSeq ?? 0), epoch: epoch ?? '0' };
+    const reader = new StreamReader(readerConnection, keys, config.sequencer.readEntries, token, position.epoch);
+    await reader.start();
+    const rejections = new RejectionLog(redis, keys.rejected, 'sequencer', logger);
+    let tracker: GatewayTracker | undefined;
+    const sequencer = new Sequencer(
+      reader,
+      defineCommitScript(redis, keys, token, position.epoch),
+      { progress: (ms) => tracker!.progress(ms), slowestAcknowledged: () => tracker!.slowestAcknowledged() },
+      rejections, config.sequencer, logger, position,
+    );
+    const edges = await loadFollowGraph(redis, keys, sequencer.router.graph);
+    tracker = new GatewayTracker(subscriber, redis, keys, sequencer.router, sequencer.window, config.sequencer.gatewayTtlMs, logger);
+    await tracker.start();
+
+    const jobsConnection = redis.duplicate();
+    let endWith: (exit: TermExit) => void = () => undefined;
+    const forced = new Promise<TermExit>((resolve) => (endWith = resolve));
+    const worker = new Worker(OPERATIONS_QUEUE, async (job) => {
+      if ((job.name as Operation) === 'replay') {
+        sequencer.replayPending();
+        return { replaying: true, nextSeq: sequencer.nextSeq };
+      }
+      await sequencer.close();
+      const result = await resetSequence(redis, keys, token);
+      endWith('reset');
+      return result;
+    }, { connection: jobsConnection, prefix: keys.jobsPrefix, concurrency: 1 });
+    worker.on('error', (error) => logger.warn({ err: error.message }, 'operations worker error'));
+    redis.once('reconnecting', () => endWith('redis-reconnected'));
+
+    logger.info({ ...position, edges }, 'active: resumed from the committed position');
+    const ended = Promise.race([sequencer.start(), forced]);
+    return new ActiveTerm(sequencer, [redis, readerConnection, subscriber, jobsConnection], tracker, worker, rejections, ended);
+  }
+
+  async close(): Promise<void> {
+    await this.sequencer.close();
+    this.tracker.close();
+    await this.worker.close();
+    await this.rejections.flush();
+    for (const connection of this.connections) await disconnectRedis(connection);
+  }
+}
