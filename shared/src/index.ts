@@ -10,3 +10,4 @@ export * from './redis.ts';
 export * from './rejection-log.ts';
 export * from './service-runner.ts';
 export * from './event-stream.ts';
+export * from './operations.ts';

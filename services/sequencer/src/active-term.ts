@@ -4,7 +4,7 @@ import { connectRedis, disconnectRedis, keysFor, RejectionLog, type Config, type
 import { defineCommitScript } from './commit-script.ts';
 import { GatewayTracker } from './gateway-tracker.ts';
 import { loadFollowGraph } from './graph-loader.ts';
-import { OPERATIONS_QUEUE, type Operation } from './operations.ts';
+import { OPERATIONS_QUEUE, type Operation } from '@follower-maze/shared';
 import { resetSequence } from './reset-script.ts';
 import { Sequencer, type SequencerExit } from './sequencer.ts';
 import { StreamReader } from './stream-reader.ts';

@@ -4,6 +4,9 @@ import type { InFlightWindow } from './core/in-flight-window.ts';
 import type { Router } from './core/router.ts';
 import type { GatewayProgress } from './sequencer.ts';
 
+/** Pause before a failed snapshot load is tried again. */
+const RESYNC_RETRY_MS = 200;
+
 /**
  * Keeps the sequencer's view of the gateways: who is online where (by push, within
  * milliseconds of a client's id line), how far each gateway has got, and which
@@ -14,6 +17,9 @@ export class GatewayTracker implements GatewayProgress {
   /** The last batch each gateway said it received; absent until it says. */
   private readonly acknowledged = new Map<string, number>();
   private progressWaiters: (() => void)[] = [];
+  /** Gateway events held while the snapshot loads; undefined when they apply at once. */
+  private heldBack: GatewayEvent[] | undefined;
+  private started = false;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -29,21 +35,38 @@ export class GatewayTracker implements GatewayProgress {
   /**
    * Subscribes first and loads the snapshot second; events that arrive meanwhile are
    * applied after the snapshot, in order, so the result is the latest state either way.
+   * The same happens again whenever the subscriber connection comes back after a drop,
+   * since the events published meanwhile are lost.
    */
   async start(): Promise<void> {
-    const early: GatewayEvent[] = [];
-    let loaded = false;
     this.subscriber.on('message', (_channel: string, message: string) => {
       const event = decodeGatewayEvent(message);
       if (!event) return this.logger.warn({ message }, 'unreadable gateway event');
-      if (loaded) this.apply(event);
-      else early.push(event);
+      if (this.heldBack) this.heldBack.push(event);
+      else this.apply(event);
+    });
+    this.subscriber.on('close', () => (this.heldBack ??= []));
+    this.subscriber.on('ready', () => {
+      if (this.heldBack && this.started) void this.resynchronize();
     });
     await this.subscriber.subscribe(this.keys.gatewayEvents);
-    await this.loadSnapshot();
-    loaded = true;
-    for (const event of early) this.apply(event);
+    await this.resynchronize();
+    this.started = true;
     this.sweepTimer = setInterval(() => void this.sweep(), Math.max(100, this.gatewayTtlMs / 5));
+  }
+
+  private async resynchronize(): Promise<void> {
+    this.heldBack ??= [];
+    try {
+      await this.loadSnapshot();
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'could not load the gateways; retrying');
+      setTimeout(() => void this.resynchronize(), RESYNC_RETRY_MS);
+      return;
+    }
+    const events = this.heldBack;
+    this.heldBack = undefined;
+    for (const event of events) this.apply(event);
   }
 
   /** Resolves when a gateway reports progress or goes away, or after `timeoutMs`. */
@@ -70,6 +93,7 @@ export class GatewayTracker implements GatewayProgress {
     this.wakeWaiters();
   }
 
+  /** Makes presence what Redis says it is: joins what is missing, leaves what is gone. */
   private async loadSnapshot(): Promise<void> {
     const heartbeats = await this.redis.hgetall(this.keys.gateways);
     const now = Date.now();
@@ -79,10 +103,12 @@ export class GatewayTracker implements GatewayProgress {
         await this.forgetInRedis(gatewayId);
         continue;
       }
-      this.lastSeenMs.set(gatewayId, seenMs);
-      for (const userId of await this.redis.smembers(this.keys.presence(gatewayId))) {
-        this.router.join(gatewayId, Number(userId));
+      this.lastSeenMs.set(gatewayId, Math.max(seenMs, this.lastSeenMs.get(gatewayId) ?? 0));
+      const users = new Set((await this.redis.smembers(this.keys.presence(gatewayId))).map(Number));
+      for (const userId of [...this.router.presence.usersOf(gatewayId)]) {
+        if (!users.has(userId)) this.router.leave(gatewayId, userId);
       }
+      for (const userId of users) this.router.join(gatewayId, userId);
     }
     this.logger.info({ gateways: this.lastSeenMs.size }, 'gateways loaded');
   }

@@ -20,6 +20,7 @@ const stack = new Stack({
   ...(process.env['REDIS_URL'] && { redisUrl: config.redisUrl }),
   redisPort: envVar.get('STACK_REDIS_PORT').default('6390').example('6390').asPortNumber(),
   dataDir: envVar.get('STACK_DATA_DIR').default('./data').example('./data').asString(),
+  sequencers: envVar.get('SEQUENCERS').default('2').example('2').asIntPositive(),
   env: { ...process.env, ...(configFile && { EVENT_PORT: String(config.eventPort), CLIENT_PORT: String(config.clientPort) }) },
   stdio: 'inherit',
   restart: true,

@@ -15,18 +15,23 @@ export interface StackOptions {
   readonly redisPort: number;
   /** Directory of the private redis-server's AOF. */
   readonly dataDir: string;
+  /** fsync policy of the private redis-server's AOF (see the README for what each can lose). Default `everysec`. */
+  readonly appendfsync?: 'always' | 'everysec' | 'no';
   /** Environment of every service (ports, KEY_PREFIX, LOG_LEVEL, ...). */
   readonly env: NodeJS.ProcessEnv;
   /**
-   * Extra environment for every process of one service, on top of `env`; e.g. the
-   * benchmark's `{ sequencer: { NODE_OPTIONS: '--cpu-prof ...' } }` profiles only the sequencer.
+   * Extra Node arguments for every process of one service; e.g. the benchmark's
+   * `{ sequencer: ['--cpu-prof', ...] }` profiles only the sequencer (Node refuses
+   * `--cpu-prof` in NODE_OPTIONS, so an environment variable would not do).
    */
-  readonly serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
+  readonly serviceNodeArgs?: Partial<Record<ServiceName, readonly string[]>>;
   /**
    * One gateway process per port. Absent: a single gateway service on CLIENT_PORT,
    * which runs GATEWAYS worker processes behind that port itself.
    */
   readonly gatewayPorts?: readonly number[];
+  /** Sequencer processes: one is active, the others stand by to take over. Default 1. */
+  readonly sequencers?: number;
   readonly stdio: StdioOptions;
   readonly restart: boolean;
 }
@@ -50,18 +55,24 @@ export class Stack {
     if (this.options.redisUrl) {
       this.redisUrl = this.options.redisUrl;
     } else {
-      this.redis = new RedisServer({ port: this.options.redisPort, dataDir: this.options.dataDir, appendfsync: 'everysec' });
+      this.redis = new RedisServer({ port: this.options.redisPort, dataDir: this.options.dataDir, appendfsync: this.options.appendfsync ?? 'everysec' });
       await this.redis.start();
       this.redisUrl = this.redis.url;
       this.logger.info({ url: this.redisUrl, dataDir: this.options.dataDir }, 'private redis-server started');
     }
     for (const service of SERVICES) {
-      const ports = service === 'gateway' ? (this.options.gatewayPorts ?? [undefined]) : [undefined];
-      ports.forEach((port, index) => {
-        const name = ports.length > 1 ? `${service}-${index + 1}` : service;
-        this.add(name, service, port === undefined ? {} : { CLIENT_PORT: String(port), GATEWAYS: '1' });
-      });
+      const replicas = this.replicaEnvironments(service);
+      replicas.forEach((env, index) => this.add(replicas.length > 1 ? `${service}-${index + 1}` : service, service, env));
     }
+  }
+
+  /** One environment per process of the service. */
+  private replicaEnvironments(service: ServiceName): NodeJS.ProcessEnv[] {
+    if (service === 'gateway' && this.options.gatewayPorts) {
+      return this.options.gatewayPorts.map((port) => ({ CLIENT_PORT: String(port), GATEWAYS: '1' }));
+    }
+    const count = service === 'sequencer' ? (this.options.sequencers ?? 1) : 1;
+    return Array.from({ length: count }, () => ({}));
   }
 
   process(name: string): SupervisedProcess {
@@ -80,8 +91,8 @@ export class Stack {
     const process = new SupervisedProcess({
       name,
       command: globalThis.process.execPath,
-      args: ['--import', 'tsx', `${REPO_ROOT}services/${service}/src/main.ts`],
-      env: { ...globalThis.process.env, ...this.options.env, ...this.options.serviceEnv?.[service], REDIS_URL: this.redisUrl, ...env },
+      args: [...(this.options.serviceNodeArgs?.[service] ?? []), '--import', 'tsx', `${REPO_ROOT}services/${service}/src/main.ts`],
+      env: { ...globalThis.process.env, ...this.options.env, REDIS_URL: this.redisUrl, ...env },
       stdio: this.options.stdio,
       restart: this.options.restart,
     }, this.logger);

@@ -151,9 +151,14 @@ class VerificationRun {
     return new ShuffledBatchEncoder(feed, this.options.maxEventSourceBatchSize, shuffleRandom, this.options.lineEnding);
   }
 
-  private sourceMayContinue(): Promise<void> {
-    if (this.finished || this.tally.outstanding < MAX_IN_FLIGHT_NOTIFICATIONS) return Promise.resolve();
-    return new Promise((resolve) => (this.resumeSource = resolve));
+  private async sourceMayContinue(): Promise<void> {
+    const rate = this.options.maxEventsPerSecond;
+    if (rate !== undefined && this.tally.firstEventSentAt !== undefined) {
+      const aheadMs = (this.tally.eventsSent / rate) * 1000 - (performance.now() - this.tally.firstEventSentAt);
+      if (aheadMs > 0) await delay(aheadMs);
+    }
+    if (this.finished || this.tally.outstanding < MAX_IN_FLIGHT_NOTIFICATIONS) return;
+    await new Promise<void>((resolve) => (this.resumeSource = resolve));
   }
 
   private chunkWritten(): void {

@@ -30,6 +30,8 @@ export interface VerificationOptions {
   sourceStartDelayMs?: number;
   /** Quiet period after the last expected notification during which extras are still caught. */
   graceMs?: number;
+  /** Caps the source's rate, so that a run lasts long enough for crash tests to act during it. Default: as fast as the server reads. */
+  maxEventsPerSecond?: number;
   onProgress?: (p: ProgressSnapshot) => void;
   /** Costly: formats every message. For logLevel=debug. */
   onMessage?: (m: WireMessage) => void;

@@ -47,7 +47,7 @@ export class Presence {
     return this.gatewaysByUser.get(userId);
   }
 
-  gateways(): IterableIterator<string> {
-    return this.usersByGateway.keys();
+  usersOf(gatewayId: string): ReadonlySet<number> {
+    return this.usersByGateway.get(gatewayId) ?? new Set();
   }
 }
