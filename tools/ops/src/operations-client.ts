@@ -9,8 +9,10 @@ import { keysFor, OPERATIONS_QUEUE, type Operation } from '@follower-maze/shared
 export async function requestOperation(redisUrl: string, keyPrefix: string, operation: Operation, timeoutMs: number): Promise<unknown> {
   const { jobsPrefix } = keysFor(keyPrefix);
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  // BullMQ leaves connections it was given open: both are closed below.
+  const eventsConnection = connection.duplicate();
   const queue = new Queue(OPERATIONS_QUEUE, { connection, prefix: jobsPrefix });
-  const events = new QueueEvents(OPERATIONS_QUEUE, { connection: connection.duplicate(), prefix: jobsPrefix });
+  const events = new QueueEvents(OPERATIONS_QUEUE, { connection: eventsConnection, prefix: jobsPrefix });
   try {
     await events.waitUntilReady();
     const job = await queue.add(operation, {}, { attempts: 3, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: 100, removeOnFail: 100 });
@@ -19,6 +21,7 @@ export async function requestOperation(redisUrl: string, keyPrefix: string, oper
     await events.close();
     await queue.close();
     connection.disconnect();
+    eventsConnection.disconnect();
   }
 }
 
