@@ -11,3 +11,5 @@ export * from './rejection-log.ts';
 export * from './service-runner.ts';
 export * from './event-stream.ts';
 export * from './operations.ts';
+export * from './tcp-listen.ts';
+export * from './restart-backoff.ts';

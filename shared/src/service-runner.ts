@@ -45,4 +45,6 @@ export async function runService(
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Started by a supervisor with an IPC channel (`npm start`, cluster): stop when it is gone.
+  if (process.channel) process.on('disconnect', () => stop('supervisor gone'));
 }

@@ -24,10 +24,10 @@ test('chaos: two sequencer kills, a subscriber cut and a Redis restart during on
   await killActiveSequencer();
 
   await sleep(2500);
-  const clients = String(await fixture.redis.client('LIST', 'TYPE', 'pubsub'));
+  const clients = String(await fixture.redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
   const gatewaySubscriber = /id=(\d+) .*name=gateway-\S+-subscriber/.exec(clients);
   assert.ok(gatewaySubscriber, 'a gateway subscriber is connected');
-  await fixture.redis.client('KILL', 'ID', gatewaySubscriber[1]!);
+  await fixture.redis.call('CLIENT', 'KILL', 'ID', gatewaySubscriber[1]!);
 
   await sleep(2500);
   await fixture.stack.redis!.stop('SIGKILL');

@@ -18,7 +18,7 @@ test('a gateway whose subscriber connection is killed catches up from the delive
   fixture = await StackFixture.start();
   const run = fixture.verify(RUN);
   await sleep(1500);
-  const killed = await fixture.redis.client('KILL', 'TYPE', 'pubsub');
+  const killed = await fixture.redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
   assert.ok(Number(killed) >= 2, 'the subscribers of both gateways were cut');
   const report = await run;
   assert.deepEqual(report.failures, []);

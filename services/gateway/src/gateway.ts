@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
-  bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent,
+  bodyAfter, Counters, listenOn, decodeBatchMarker, decodeDelivery, encodeGatewayEvent,
   type GatewayConfig, type Keys, type Logger, type RejectionLog,
 } from '@follower-maze/shared';
 import { readUserId } from './client-handshake.ts';
@@ -60,12 +60,7 @@ export class Gateway {
     this.lastBatch = Math.max(this.lastBatch, Number((await this.redis.hget(this.keys.position, 'batchSeq')) ?? 0));
     this.progress.received(this.lastBatch);
     await this.progress.heartbeat();
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    const address = this.server.address();
-    return typeof address === 'object' && address ? address.port : port;
+    return listenOn(this.server, host, port);
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,5 @@
 import cluster from 'node:cluster';
-import type { Logger } from '@follower-maze/shared';
-
-/** Restart delay after a worker dies, doubled per quick death up to the maximum. */
-const FIRST_RESTART_DELAY_MS = 250;
-const MAX_RESTART_DELAY_MS = 10_000;
-/** A worker that lived this long is healthy again: its next restart starts from the first delay. */
-const HEALTHY_AFTER_MS = 30_000;
+import { RestartBackoff, type Logger } from '@follower-maze/shared';
 
 /**
  * Runs `count` gateway processes behind the one client port with Node's cluster module:
@@ -14,7 +8,7 @@ const HEALTHY_AFTER_MS = 30_000;
  */
 export function superviseWorkers(count: number, logger: Logger): void {
   let stopping = false;
-  let restartDelayMs = FIRST_RESTART_DELAY_MS;
+  const backoff = new RestartBackoff();
   const startedAt = new Map<number, number>();
   const fork = () => {
     const worker = cluster.fork();
@@ -24,9 +18,9 @@ export function superviseWorkers(count: number, logger: Logger): void {
     const livedMs = Date.now() - (startedAt.get(worker.id) ?? 0);
     startedAt.delete(worker.id);
     if (stopping) return;
-    restartDelayMs = livedMs > HEALTHY_AFTER_MS ? FIRST_RESTART_DELAY_MS : Math.min(restartDelayMs * 2, MAX_RESTART_DELAY_MS);
-    logger.warn({ pid: worker.process.pid, code, signal, restartInMs: restartDelayMs }, 'gateway worker died; restarting');
-    setTimeout(fork, restartDelayMs);
+    const restartInMs = backoff.next(livedMs);
+    logger.warn({ pid: worker.process.pid, code, signal, restartInMs }, 'gateway worker died; restarting');
+    setTimeout(fork, restartInMs);
   });
   for (let i = 0; i < count; i++) fork();
   logger.info({ workers: count }, 'gateway workers started');
@@ -36,4 +30,5 @@ export function superviseWorkers(count: number, logger: Logger): void {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  if (process.channel) process.on('disconnect', stop);
 }

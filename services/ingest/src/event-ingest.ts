@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
-  Counters, LineSplitter, parseEvent, type IngestConfig, type Keys, type Logger, type RejectionLog,
+  Counters, listenOn, LineSplitter, parseEvent, type IngestConfig, type Keys, type Logger, type RejectionLog,
 } from '@follower-maze/shared';
 import { StreamAppender } from './stream-appender.ts';
 
@@ -38,12 +38,7 @@ export class EventIngest {
   }
 
   async listen(host: string, port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
-    });
-    const address = this.server.address();
-    return typeof address === 'object' && address ? address.port : port;
+    return listenOn(this.server, host, port);
   }
 
   /** Stops accepting, lets connected sources finish their lines, and appends everything accepted. */

@@ -13,6 +13,8 @@ const READ_BLOCK_MS = 1000;
 const RETRY_DELAY_MS = 200;
 /** Longest wait for gateway progress before the window is checked again. */
 const PROGRESS_WAIT_MS = 100;
+/** Least time between two hints that the source seems to have started a new sequence. */
+const RESET_HINT_INTERVAL_MS = 10_000;
 
 export type SequencerCounter =
   | 'entriesRead' | 'eventsApplied' | 'notificationsRouted' | 'commits' | 'replayedEvents'
@@ -47,6 +49,7 @@ export class Sequencer {
   private openEntries: OpenEntry[] = [];
   private lastReadId = '0-0';
   private closing = false;
+  private lastResetHintMs = 0;
   private loop: Promise<SequencerExit> | undefined;
 
   constructor(
@@ -179,9 +182,21 @@ export class Sequencer {
       } else {
         this.counters.add('duplicateEvents');
         this.rejections.record('duplicate sequence number', line);
+        if (outcome === 'already-applied') this.hintAtReset(seq);
       }
     }
     this.openEntries.push({ id: entry.id, maxSeq });
+  }
+
+  /** A source that starts again from 1 is the common case of this: say what to do, now and then. */
+  private hintAtReset(seq: number): void {
+    const now = Date.now();
+    if (now - this.lastResetHintMs < RESET_HINT_INTERVAL_MS) return;
+    this.lastResetHintMs = now;
+    this.logger.warn(
+      { seq, nextSeq: this.reorder.nextSeq },
+      'events below the committed position are dropped; to start a new sequence from 1, run: npm run ops -- reset',
+    );
   }
 
   private async waitForRoom(): Promise<void> {

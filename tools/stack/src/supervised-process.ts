@@ -1,10 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import type { Logger } from '@follower-maze/shared';
-
-const FIRST_RESTART_DELAY_MS = 250;
-const MAX_RESTART_DELAY_MS = 10_000;
-/** A process that lived this long is healthy again: its next restart starts from the first delay. */
-const HEALTHY_AFTER_MS = 30_000;
+import { RestartBackoff, type Logger } from '@follower-maze/shared';
 /** How long a process may take to stop after SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 8000;
 
@@ -22,7 +17,7 @@ export interface ProcessSpec {
 export class SupervisedProcess {
   private child: ChildProcess | undefined;
   private stopping = false;
-  private restartDelayMs = FIRST_RESTART_DELAY_MS;
+  private readonly backoff = new RestartBackoff();
   private restartTimer: NodeJS.Timeout | undefined;
   restarts = 0;
 
@@ -37,19 +32,20 @@ export class SupervisedProcess {
 
   start(): void {
     const startedAt = Date.now();
-    const child = spawn(this.spec.command, this.spec.args, { env: this.spec.env, stdio: this.spec.stdio });
+    // An IPC channel, so that the child stops by itself if this process dies without stopping it.
+    const stdio = typeof this.spec.stdio === 'string' ? [this.spec.stdio, this.spec.stdio, this.spec.stdio] : [...this.spec.stdio];
+    const child = spawn(this.spec.command, this.spec.args, { env: this.spec.env, stdio: [...stdio.slice(0, 3), 'ipc'] });
     this.child = child;
     this.logger.info({ child: this.spec.name, pid: child.pid }, 'started');
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
       if (this.stopping || !this.spec.restart) return;
-      const livedMs = Date.now() - startedAt;
-      this.restartDelayMs = livedMs > HEALTHY_AFTER_MS ? FIRST_RESTART_DELAY_MS : Math.min(this.restartDelayMs * 2, MAX_RESTART_DELAY_MS);
-      this.logger.warn({ child: this.spec.name, code, signal, restartInMs: this.restartDelayMs }, 'died; restarting');
+      const restartInMs = this.backoff.next(Date.now() - startedAt);
+      this.logger.warn({ child: this.spec.name, code, signal, restartInMs }, 'died; restarting');
       this.restartTimer = setTimeout(() => {
         this.restarts++;
         this.start();
-      }, this.restartDelayMs);
+      }, restartInMs);
     });
   }
 
