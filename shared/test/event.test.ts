@@ -38,6 +38,18 @@ test('every well-formed payload round-trips unchanged', () => {
   }));
 });
 
+/** The grammar as a regular expression: slow, but obviously right. */
+const GRAMMAR = /^([1-9][0-9]{0,15})\|(?:(B)|(S)\|([1-9][0-9]{0,15})|([FUP])\|([1-9][0-9]{0,15})\|([1-9][0-9]{0,15}))$/;
+
+test('agrees with the grammar written as a regular expression', () => {
+  const alphabet = fc.constantFrom('0', '1', '7', '9', '|', 'B', 'F', 'U', 'P', 'S', 'X', ' ');
+  fc.assert(fc.property(fc.array(alphabet, { maxLength: 14 }).map((chars) => chars.join('')), (line) => {
+    const match = GRAMMAR.exec(line);
+    const valid = match !== null && [1, 4, 6, 7].every((g) => match[g] === undefined || Number(match[g]) <= Number.MAX_SAFE_INTEGER);
+    assert.equal(parseEvent(line).ok, valid, JSON.stringify(line));
+  }), { numRuns: 20_000 });
+});
+
 test('never throws on arbitrary input', () => {
   fc.assert(fc.property(fc.string(), (line) => {
     parseEvent(line);

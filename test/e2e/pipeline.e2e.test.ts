@@ -4,7 +4,7 @@ import { runVerification, type VerificationOptions } from '../../tools/verify/sr
 import { Stack } from '../../tools/stack/src/stack.ts';
 import { waitUntilReady } from '../../tools/stack/src/readiness.ts';
 import { deletePrefix, silentLogger, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis-fixture.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePorts } from '../../tools/stack/src/free-ports.ts';
 
 /**
  * The whole product as processes (ingest, sequencer, two gateways) against a real
@@ -17,7 +17,7 @@ const TOTAL_EVENTS = 200_000;
 
 async function runAgainstStack(lineEnding: '\r\n' | '\n') {
   const prefix = uniquePrefix('e2e');
-  const [eventPort, ...gatewayPorts] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [eventPort, ...gatewayPorts] = await freePorts(3);
   const stack = new Stack({
     redisUrl: TEST_REDIS_URL,
     redisPort: 0,

@@ -6,7 +6,7 @@ import { Stack } from '../../tools/stack/src/stack.ts';
 import { waitUntilReady } from '../../tools/stack/src/readiness.ts';
 import { runVerification, type VerificationOptions, type VerificationReport } from '../../tools/verify/src/index.ts';
 import type { SupervisedProcess } from '../../tools/stack/src/supervised-process.ts';
-import { freePort } from './free-port.ts';
+import { freePorts } from '../../tools/stack/src/free-ports.ts';
 import { silentLogger } from './redis-fixture.ts';
 
 export interface StackFixtureOptions {
@@ -35,9 +35,7 @@ export class StackFixture {
 
   static async start(options: StackFixtureOptions = {}): Promise<StackFixture> {
     const dir = mkdtempSync(join(tmpdir(), 'fm-stack-'));
-    const [redisPort, eventPort, ...gatewayPorts] = await Promise.all(
-      Array.from({ length: 2 + (options.gateways ?? 2) }, () => freePort()),
-    );
+    const [redisPort, eventPort, ...gatewayPorts] = await freePorts(2 + (options.gateways ?? 2));
     const logFd = openSync(join(dir, 'services.log'), 'a');
     const stack = new Stack({
       redisPort: redisPort!,

@@ -59,8 +59,10 @@ export class Gateway {
     // After subscribing: a batch committed in between is then either seen or counted here.
     this.lastBatch = Math.max(this.lastBatch, Number((await this.redis.hget(this.keys.position, 'batchSeq')) ?? 0));
     this.progress.received(this.lastBatch);
+    const bound = await listenOn(this.server, host, port);
+    // After listening: a gateway in the gateways hash accepts clients (the stack's readiness check relies on it).
     await this.progress.heartbeat();
-    return listenOn(this.server, host, port);
+    return bound;
   }
 
   async close(): Promise<void> {

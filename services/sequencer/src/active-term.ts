@@ -31,10 +31,21 @@ export class ActiveTerm {
   }
 
   static async begin(config: Config, logger: Logger, token: string): Promise<ActiveTerm> {
+    const connections = ['sequencer', 'sequencer-reader', 'sequencer-subscriber', 'sequencer-jobs']
+      .map((name) => connectRedis(config.redisUrl, name, logger)) as [Redis, Redis, Redis, Redis];
+    try {
+      return await ActiveTerm.load(config, logger, token, connections);
+    } catch (error) {
+      for (const connection of connections) connection.disconnect();
+      throw error;
+    }
+  }
+
+  private static async load(
+    config: Config, logger: Logger, token: string, connections: [Redis, Redis, Redis, Redis],
+  ): Promise<ActiveTerm> {
     const keys = keysFor(config.keyPrefix);
-    const redis = connectRedis(config.redisUrl, 'sequencer', logger);
-    const readerConnection = connectRedis(config.redisUrl, 'sequencer-reader', logger);
-    const subscriber = connectRedis(config.redisUrl, 'sequencer-subscriber', logger);
+    const [redis, readerConnection, subscriber, jobsConnection] = connections;
     const [nextSeq, batchSeq, epoch] = await redis.hmget(keys.position, 'nextSeq', 'batchSeq', 'epoch');
     const position = { nextSeq: Number(nextSeq ?? 1), batchSeq: Number(batchSeq ?? 0), epoch: epoch ?? '0' };
     const reader = new StreamReader(readerConnection, keys, config.sequencer.readEntries, token, position.epoch);
@@ -51,7 +62,6 @@ export class ActiveTerm {
     tracker = new GatewayTracker(subscriber, redis, keys, sequencer.router, sequencer.window, config.sequencer.gatewayTtlMs, logger);
     await tracker.start();
 
-    const jobsConnection = redis.duplicate();
     let endWith: (exit: TermExit) => void = () => undefined;
     const forced = new Promise<TermExit>((resolve) => (endWith = resolve));
     const worker = new Worker(OPERATIONS_QUEUE, async (job) => {
@@ -69,7 +79,7 @@ export class ActiveTerm {
 
     logger.info({ ...position, edges }, 'active: resumed from the committed position');
     const ended = Promise.race([sequencer.start(), forced]);
-    return new ActiveTerm(sequencer, [redis, readerConnection, subscriber, jobsConnection], tracker, worker, rejections, ended);
+    return new ActiveTerm(sequencer, connections, tracker, worker, rejections, ended);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Counters, parseEvent, type Logger, type RejectionLog, type SequencerConfig } from '@follower-maze/shared';
+import { Counters, parseEvent, type Logger, type MazeEvent, type RejectionLog, type SequencerConfig } from '@follower-maze/shared';
 import { Batch } from './core/batch.ts';
 import { InFlightWindow } from './core/in-flight-window.ts';
 import { ReorderBuffer } from './core/reorder-buffer.ts';
@@ -45,7 +45,7 @@ export class Sequencer {
   readonly counters = new Counters<SequencerCounter>();
   readonly router = new Router();
   readonly window = new InFlightWindow();
-  private reorder: ReorderBuffer;
+  private reorder: ReorderBuffer<MazeEvent>;
   private openEntries: OpenEntry[] = [];
   private lastReadId = '0-0';
   private closing = false;
@@ -115,11 +115,7 @@ export class Sequencer {
     this.counters.add('entriesRead', entries.length);
     for (const entry of entries) this.absorb(entry, replaying);
     const batch = new Batch();
-    this.reorder.release((payload) => {
-      const parsed = parseEvent(payload);
-      // The ingest service validated every line; the check guards against other writers of the stream.
-      if (parsed.ok) this.router.route(parsed.event, batch);
-    });
+    this.reorder.release((event) => this.router.route(event, batch));
     await this.waitForRoom();
     const nextSeq = this.reorder.nextSeq;
     const ackIds: string[] = [];
@@ -171,7 +167,7 @@ export class Sequencer {
         continue;
       }
       const { seq } = parsed.event;
-      const outcome = this.reorder.insert(seq, line);
+      const outcome = this.reorder.insert(seq, parsed.event);
       if (outcome === 'accepted') {
         maxSeq = Math.max(maxSeq, seq);
       } else if (outcome === 'already-applied' && replaying) {

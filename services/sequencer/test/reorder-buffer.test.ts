@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ReorderBuffer } from '../src/core/reorder-buffer.ts';
 
-function releaseAll(buffer: ReorderBuffer): string[] {
+function releaseAll(buffer: ReorderBuffer<string>): string[] {
   const out: string[] = [];
   buffer.release((payload) => out.push(payload));
   return out;
 }
 
 test('holds events until the gap before them is filled', () => {
-  const buffer = new ReorderBuffer(10, 1);
+  const buffer = new ReorderBuffer<string>(10, 1);
   assert.equal(buffer.insert(2, 'two'), 'accepted');
   assert.equal(buffer.insert(3, 'three'), 'accepted');
   assert.deepEqual(releaseAll(buffer), []);
@@ -22,7 +22,7 @@ test('holds events until the gap before them is filled', () => {
 });
 
 test('tells duplicates, already applied and too-far-ahead events apart', () => {
-  const buffer = new ReorderBuffer(4, 5);
+  const buffer = new ReorderBuffer<string>(4, 5);
   assert.equal(buffer.insert(4, 'old'), 'already-applied');
   assert.equal(buffer.insert(6, 'six'), 'accepted');
   assert.equal(buffer.insert(6, 'six again'), 'duplicate');
@@ -45,7 +45,7 @@ test('releases any shuffle within the window in order, each event once', () => {
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
     }
-    const buffer = new ReorderBuffer(2 * batch, 1);
+    const buffer = new ReorderBuffer<string>(2 * batch, 1);
     const released: string[] = [];
     for (const seq of order) {
       assert.equal(buffer.insert(seq, String(seq)), 'accepted');

@@ -5,8 +5,8 @@
  */
 export type InsertOutcome = 'accepted' | 'already-applied' | 'duplicate' | 'beyond-window';
 
-export class ReorderBuffer {
-  private readonly slots: (string | undefined)[];
+export class ReorderBuffer<T> {
+  private readonly slots: (T | undefined)[];
   private next: number;
   private held = 0;
 
@@ -14,7 +14,7 @@ export class ReorderBuffer {
     private readonly window: number,
     nextSeq: number,
   ) {
-    this.slots = new Array<string | undefined>(window);
+    this.slots = new Array<T | undefined>(window);
     this.next = nextSeq;
   }
 
@@ -28,26 +28,26 @@ export class ReorderBuffer {
     return this.held;
   }
 
-  insert(seq: number, payload: string): InsertOutcome {
+  insert(seq: number, item: T): InsertOutcome {
     if (seq < this.next) return 'already-applied';
     if (seq >= this.next + this.window) return 'beyond-window';
     const slot = seq % this.window;
     if (this.slots[slot] !== undefined) return 'duplicate';
-    this.slots[slot] = payload;
+    this.slots[slot] = item;
     this.held++;
     return 'accepted';
   }
 
   /** Releases every event that is now in turn, in order. */
-  release(take: (payload: string) => void): void {
+  release(take: (item: T) => void): void {
     for (;;) {
       const slot = this.next % this.window;
-      const payload = this.slots[slot];
-      if (payload === undefined) return;
+      const item = this.slots[slot];
+      if (item === undefined) return;
       this.slots[slot] = undefined;
       this.held--;
       this.next++;
-      take(payload);
+      take(item);
     }
   }
 }

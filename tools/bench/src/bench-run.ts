@@ -1,0 +1,124 @@
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectRedis, disconnectRedis, keysFor, type Logger } from '@follower-maze/shared';
+import type { Redis } from 'ioredis';
+import { Stack } from '../../stack/src/stack.ts';
+import { optionsFromEnv, runVerification, type ProgressSnapshot, type VerificationReport } from '../../verify/src/index.ts';
+import type { BenchOptions } from './bench-options.ts';
+import { monotonicNowUs, summarizeCpuProfiles, type ProfileSummary, type ProfileWindow } from './cpu-profile.ts';
+import { freePorts } from '../../stack/src/free-ports.ts';
+import { readRedisStats, resetRedisStats, type RedisStats } from './redis-stats.ts';
+import { formatProgress } from './report.ts';
+import { RssSampler, type PeakRss } from './rss-sampler.ts';
+import { waitUntilReady } from '../../stack/src/readiness.ts';
+
+const HOST = '127.0.0.1';
+const KEY_PREFIX = 'bench';
+/** Verification progress arrives every second; a line every few is enough to follow a run. */
+const PROGRESS_LINE_INTERVAL_MS = 3000;
+const PROFILE_TOP_FUNCTIONS = 15;
+
+export interface BenchResult {
+  readonly events: number;
+  readonly report: VerificationReport;
+  /** Services first, in start order, then redis-server. */
+  readonly peakRss: readonly PeakRss[];
+  readonly redis: RedisStats;
+  readonly profile: ProfileSummary | undefined;
+  readonly logFile: string;
+}
+
+/**
+ * One benchmark run: a fresh stack (private redis-server with AOF in a temporary
+ * directory, the services with LOG_LEVEL=warn logging to a file in `runDir`), one
+ * standard verification with the protocol's defaults, then the figures.
+ */
+export class BenchRun {
+  private stack: Stack | undefined;
+  private redis: Redis | undefined;
+  private dataDir: string | undefined;
+  private logFd: number | undefined;
+
+  constructor(
+    private readonly events: number,
+    private readonly options: BenchOptions,
+    private readonly runDir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async run(): Promise<BenchResult> {
+    mkdirSync(this.runDir, { recursive: true });
+    const logFile = join(this.runDir, 'services.log');
+    this.logFd = openSync(logFile, 'a');
+    const [redisPort, eventPort, ...gatewayPorts] = await freePorts(2 + this.options.gateways);
+    this.dataDir = await mkdtemp(join(tmpdir(), 'fm-bench-redis-'));
+    const keys = keysFor(KEY_PREFIX);
+    const profile = this.options.profile;
+    const stack = (this.stack = new Stack({
+      redisPort: redisPort!,
+      dataDir: this.dataDir,
+      env: { EVENT_PORT: String(eventPort), CLIENT_PORT: String(gatewayPorts[0]), LISTEN_HOST: HOST, KEY_PREFIX, LOG_LEVEL: 'warn' },
+      // Node writes the profile when the process exits, which Stack.stop() asks for with SIGTERM.
+      ...(profile && { serviceNodeArgs: { [profile]: ['--cpu-prof', `--cpu-prof-dir=${this.runDir}`] } }),
+      gatewayPorts,
+      stdio: ['ignore', this.logFd, this.logFd],
+      restart: true,
+    }, this.logger));
+
+    let sampler: RssSampler | undefined;
+    let report: VerificationReport;
+    let redisStats: RedisStats;
+    let peakRss: PeakRss[];
+    let runWindow: ProfileWindow;
+    try {
+      await stack.start();
+      sampler = new RssSampler([
+        ...[...stack.processes.keys()].map((name) => ({ name, pid: () => stack.process(name).pid })),
+        { name: 'redis-server', pid: () => stack.redis?.pid },
+      ]);
+      sampler.start();
+      await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: eventPort!, gateways: gatewayPorts.length });
+      const redis = (this.redis = connectRedis(stack.redisUrl, 'bench', this.logger));
+      await resetRedisStats(redis);
+      const startUs = monotonicNowUs();
+      report = await runVerification({
+        ...optionsFromEnv({}), // The checker's defaults: 100 clients, 1,000 users, seed 666, batches of 100.
+        eventHost: HOST,
+        eventPort: eventPort!,
+        clientHost: HOST,
+        clientPorts: gatewayPorts,
+        totalEvents: this.events,
+        onProgress: progressPrinter(),
+      });
+      runWindow = { startUs, endUs: monotonicNowUs() };
+      redisStats = await readRedisStats(redis, keys.events);
+    } finally {
+      peakRss = (await sampler?.stop()) ?? [];
+      await this.cleanup();
+    }
+    // Only now: the profiled processes have exited and written their profiles.
+    const profileSummary = profile === undefined ? undefined : await summarizeCpuProfiles(this.runDir, PROFILE_TOP_FUNCTIONS, runWindow);
+    return { events: this.events, report, peakRss, redis: redisStats, profile: profileSummary, logFile };
+  }
+
+  /** Stops the stack and deletes Redis's data; safe to call twice (Ctrl-C during a run). */
+  async cleanup(): Promise<void> {
+    const { redis, stack, dataDir, logFd } = this;
+    this.redis = this.stack = this.dataDir = this.logFd = undefined;
+    if (redis) await disconnectRedis(redis);
+    await stack?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (logFd !== undefined) closeSync(logFd);
+  }
+}
+
+function progressPrinter(): (progress: ProgressSnapshot) => void {
+  let previous: ProgressSnapshot = { eventsSent: 0, notificationsReceived: 0, notificationsExpected: 0, elapsedMs: 0 };
+  return (progress) => {
+    if (progress.elapsedMs - previous.elapsedMs < PROGRESS_LINE_INTERVAL_MS) return;
+    console.log(formatProgress(progress, previous));
+    previous = progress;
+  };
+}

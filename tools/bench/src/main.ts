@@ -1,0 +1,62 @@
+import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
+import { createLogger } from '@follower-maze/shared';
+import { benchOptionsFromEnv, type BenchOptions } from './bench-options.ts';
+import { BenchRun, type BenchResult } from './bench-run.ts';
+import { formatCount, formatRun, formatSummaryTable } from './report.ts';
+
+/**
+ * `npm run bench`: one fresh stack per run size, the standard verification against
+ * it, and the figures a closing note needs (throughput, latency, memory, Redis load,
+ * optionally a CPU profile). Exit code 0 when every run passed, 1 otherwise, 2 for bad settings.
+ */
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** What Ctrl-C (or SIGTERM) exits with, as a shell reports a SIGINT. */
+const INTERRUPTED_EXIT_CODE = 130;
+
+let options: BenchOptions;
+try {
+  options = benchOptionsFromEnv(process.env);
+} catch (error) {
+  console.error(`configuration error: ${(error as Error).message}`);
+  process.exit(2);
+}
+
+// Only the stack's warnings (a service died and was restarted, say) reach the terminal.
+const logger = createLogger('bench', 'warn');
+const benchDir = join(REPO_ROOT, '.bench', new Date().toISOString().replace(/:/g, '-').replace(/\..*/, ''));
+let current: BenchRun | undefined;
+let interrupted = false;
+const interrupt = async (): Promise<void> => {
+  interrupted = true;
+  console.error('interrupted: stopping the stack');
+  await current?.cleanup();
+  process.exit(INTERRUPTED_EXIT_CODE);
+};
+process.once('SIGINT', () => void interrupt());
+process.once('SIGTERM', () => void interrupt());
+
+console.log(
+  `benchmark: ${options.runSizes.map(formatCount).join(' and ')} events, ${options.gateways} gateway processes` +
+    `${options.profile ? `, CPU profile of ${options.profile}` : ''}; logs in ${relative(REPO_ROOT, benchDir)}`,
+);
+const results: BenchResult[] = [];
+try {
+  for (const events of options.runSizes) {
+    console.log(`\nrun of ${formatCount(events)} events: starting a fresh stack`);
+    current = new BenchRun(events, options, join(benchDir, `${events}-events`), logger);
+    const result = await current.run();
+    current = undefined;
+    results.push(result);
+    console.log(formatRun(result, REPO_ROOT));
+  }
+  console.log(`\n${formatSummaryTable(results)}`);
+  process.exitCode = results.every(({ report }) => report.ok) ? 0 : 1;
+} catch (error) {
+  // The stack could not be started or queried (or was stopped by Ctrl-C): the run has been cleaned up.
+  if (!interrupted) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`benchmark aborted: ${message} (service logs in ${relative(REPO_ROOT, benchDir)})`);
+  }
+  process.exitCode = 1;
+}
