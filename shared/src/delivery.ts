@@ -10,13 +10,19 @@ import { sequenceOf } from './event.ts';
 const LF = 0x0a;
 const SPACE = 0x20;
 
-export function encodeDelivery(notifications: readonly string[]): string {
+/**
+ * Where a delivery or batch belongs: the epoch (bumped by an operator's reset, which
+ * restarts sequence numbers) and, for batches, the term (bumped whenever a sequencer
+ * starts leading, since batch boundaries may then differ from what was published before).
+ */
+export function encodeDelivery(epoch: number, notifications: readonly string[]): string {
   const first = sequenceOf(notifications[0]!);
   const last = sequenceOf(notifications[notifications.length - 1]!);
-  return `${first} ${last}\n${notifications.join('\r\n')}\r\n`;
+  return `${epoch} ${first} ${last}\n${notifications.join('\r\n')}\r\n`;
 }
 
 export interface Delivery {
+  readonly epoch: number;
   readonly firstSeq: number;
   readonly lastSeq: number;
   readonly body: Buffer;
@@ -24,18 +30,16 @@ export interface Delivery {
 
 export function decodeDelivery(message: Buffer): Delivery | undefined {
   const headerEnd = message.indexOf(LF);
-  const space = message.indexOf(SPACE);
-  if (headerEnd <= 0 || space <= 0 || space > headerEnd) return undefined;
-  const firstSeq = Number(message.toString('latin1', 0, space));
-  const lastSeq = Number(message.toString('latin1', space + 1, headerEnd));
-  if (!Number.isSafeInteger(firstSeq) || !Number.isSafeInteger(lastSeq)) return undefined;
-  return { firstSeq, lastSeq, body: message.subarray(headerEnd + 1) };
+  if (headerEnd <= 0) return undefined;
+  const [epoch, firstSeq, lastSeq] = numbersIn(message.toString('latin1', 0, headerEnd));
+  if (epoch === undefined || firstSeq === undefined || lastSeq === undefined) return undefined;
+  return { epoch, firstSeq, lastSeq, body: message.subarray(headerEnd + 1) };
 }
 
 /**
  * The part of a delivery's body after the notifications numbered up to `sentSeq`:
- * the slow path, for the rare overlap after Redis lost recent writes and the sequencer
- * applied them again.
+ * the slow path, for the overlap when a new term replays what an earlier one had
+ * published (Redis lost its last writes).
  */
 export function bodyAfter(body: Buffer, sentSeq: number): Buffer {
   let start = 0;
@@ -50,18 +54,45 @@ export function bodyAfter(body: Buffer, sentSeq: number): Buffer {
   return body.subarray(body.length);
 }
 
-/** What the sequencer publishes on the batch-end channel: the batch before and this batch, or a reset of the sequence. */
-export type BatchMarker = { readonly kind: 'end'; readonly previousSeq: number; readonly batchSeq: number } | { readonly kind: 'reset' };
-
-export function encodeBatchEnd(previousSeq: number, batchSeq: number): string {
-  return `${previousSeq} ${batchSeq}`;
+/** The end of a committed batch, as published on the batch-end channel and kept in the delivery log. */
+export interface BatchMarker {
+  readonly epoch: number;
+  readonly term: number;
+  readonly previousSeq: number;
+  readonly batchSeq: number;
 }
 
-export const BATCH_RESET = 'reset';
+export function encodeBatchMarker({ epoch, term, previousSeq, batchSeq }: BatchMarker): string {
+  return `${epoch} ${term} ${previousSeq} ${batchSeq}`;
+}
 
-export function decodeBatchMarker(message: string): BatchMarker | undefined {
-  if (message === BATCH_RESET) return { kind: 'reset' };
-  const [previous, batch] = message.split(' ').map(Number);
-  if (!Number.isSafeInteger(previous) || !Number.isSafeInteger(batch)) return undefined;
-  return { kind: 'end', previousSeq: previous!, batchSeq: batch! };
+export function decodeBatchMarker(text: string): BatchMarker | undefined {
+  const [epoch, term, previousSeq, batchSeq] = numbersIn(text);
+  if (epoch === undefined || term === undefined || previousSeq === undefined || batchSeq === undefined) return undefined;
+  return { epoch, term, previousSeq, batchSeq };
+}
+
+/**
+ * A batch's entry in the delivery log holds its marker and one blob of deliveries,
+ * each `<userId> <byteLength>\n<message>` (built inside the commit script, so any
+ * number of recipients fits in one entry).
+ */
+export function* decodeLoggedDeliveries(blob: Buffer): Generator<[userId: number, message: Buffer]> {
+  let at = 0;
+  while (at < blob.length) {
+    const space = blob.indexOf(SPACE, at);
+    const headerEnd = blob.indexOf(LF, at);
+    if (space === -1 || headerEnd === -1) return;
+    const userId = Number(blob.toString('latin1', at, space));
+    const length = Number(blob.toString('latin1', space + 1, headerEnd));
+    yield [userId, blob.subarray(headerEnd + 1, headerEnd + 1 + length)];
+    at = headerEnd + 1 + length;
+  }
+}
+
+function numbersIn(text: string): (number | undefined)[] {
+  return text.split(' ').map((field) => {
+    const value = Number(field);
+    return field.length > 0 && Number.isSafeInteger(value) ? value : undefined;
+  });
 }

@@ -9,3 +9,8 @@
 export const OPERATIONS_QUEUE = 'operations';
 export type Operation = 'replay' | 'reset';
 export const OPERATIONS: readonly Operation[] = ['replay', 'reset'];
+
+/** A reset names the epoch the operator saw, so that a late or repeated job cannot wipe a newer sequence. */
+export interface ResetRequest {
+  readonly epoch: number;
+}

@@ -87,3 +87,19 @@ test('a killed ingest service loses nothing it appended; the restarted one accep
   await eventually(() => sendEvents(fixture!.eventPort, broadcasts(5001, 10_000)), 15_000, 200);
   await eventually(() => clients.forEach((peer) => assert.equal(peer.received, wire(broadcasts(1, 10_000)))), 10_000);
 });
+
+test('a gateway taken for dead while paused serves its users again once it is back', async () => {
+  fixture = await StackFixture.start({ sequencers: 1, env: { SEQUENCER_GATEWAY_TTL_MS: '1000' } });
+  const [port1, port2] = fixture.gatewayPorts as [number, number];
+  const [paused, other] = await connectClients(fixture.redis, fixture.keyPrefix, [[1, port1], [2, port2]]);
+  await sendEvents(fixture.eventPort, broadcasts(1, 10));
+  await eventually(() => assert.equal(paused!.received, wire(broadcasts(1, 10))));
+  const gateway = fixture.stack.process('gateway-1');
+  gateway.signal('SIGSTOP');
+  await eventually(() => assert.ok(fixture!.logs().some((line) => line['msg'] === 'gateway silent: its users are now offline')), 5000);
+  gateway.signal('SIGCONT');
+  await sleep(1500);
+  await sendEvents(fixture.eventPort, broadcasts(11, 20));
+  await eventually(() => assert.equal(other!.received, wire(broadcasts(1, 20))));
+  await eventually(() => assert.ok(paused!.received.endsWith(wire(broadcasts(11, 20))), 'the paused gateway\'s user is routed to again'));
+});

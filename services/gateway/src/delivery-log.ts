@@ -1,14 +1,13 @@
 import type { Redis } from 'ioredis';
-import type { Keys } from '@follower-maze/shared';
+import { decodeBatchMarker, decodeLoggedDeliveries, type BatchMarker, type Keys } from '@follower-maze/shared';
 
 /** Batches read per XRANGE while catching up. */
 const PAGE_BATCHES = 50;
 
 export interface LoggedBatch {
-  readonly batchSeq: number;
-  readonly previousSeq: number;
-  /** userId -> delivery message, as published. */
-  readonly deliveries: ReadonlyMap<number, Buffer>;
+  readonly marker: BatchMarker;
+  /** [userId, delivery message as published], in the order they were published. */
+  readonly deliveries: Iterable<[number, Buffer]>;
 }
 
 /**
@@ -20,15 +19,10 @@ export async function* readDeliveryLog(redis: Redis, keys: Keys, afterBatch: num
   let start = `(${afterBatch}-0`;
   for (;;) {
     const page = await redis.xrangeBuffer(keys.deliveries, start, '+', 'COUNT', PAGE_BATCHES);
-    for (const [id, fields] of page) {
-      const deliveries = new Map<number, Buffer>();
-      let previousSeq = 0;
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        const name = fields[i]!.toString();
-        if (name === 'prev') previousSeq = Number(fields[i + 1]!.toString());
-        else deliveries.set(Number(name), fields[i + 1]!);
-      }
-      yield { batchSeq: Number(id.toString().split('-')[0]), previousSeq, deliveries };
+    for (const [, fields] of page) {
+      const field = (name: string) => fields[fields.findIndex((f, i) => i % 2 === 0 && f.toString() === name) + 1];
+      const marker = decodeBatchMarker(field('marker')?.toString() ?? '');
+      if (marker) yield { marker, deliveries: decodeLoggedDeliveries(field('d') ?? Buffer.alloc(0)) };
     }
     if (page.length < PAGE_BATCHES) return;
     start = `(${page[page.length - 1]![0].toString()}`;

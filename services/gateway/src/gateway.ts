@@ -1,8 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
-  bodyAfter, Counters, listenOn, decodeBatchMarker, decodeDelivery, encodeGatewayEvent,
-  type GatewayConfig, type Keys, type Logger, type RejectionLog,
+  bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent, listenOn,
+  type BatchMarker, type GatewayConfig, type Keys, type Logger, type RejectionLog,
 } from '@follower-maze/shared';
 import { readUserId } from './client-handshake.ts';
 import { readDeliveryLog } from './delivery-log.ts';
@@ -11,7 +11,7 @@ import { UserSessions, type UserSession } from './user-sessions.ts';
 
 export type GatewayCounter =
   | 'clientsConnected' | 'clientsRejected' | 'probes' | 'slowClientsDropped' | 'deliveries' | 'repeatedDeliveries'
-  | 'unreadableDeliveries' | 'bytesWritten' | 'subscriberDrops' | 'batchesCaughtUp' | 'gaps';
+  | 'unreadableDeliveries' | 'staleDeliveries' | 'bytesWritten' | 'subscriberDrops' | 'batchesCaughtUp' | 'gaps';
 
 /** Pause before a failed catch-up is tried again. */
 const CATCH_UP_RETRY_MS = 200;
@@ -29,10 +29,15 @@ export class Gateway {
   private readonly sessions: UserSessions;
   private readonly progress: ProgressReporter;
   private readonly sockets = new Set<Socket>();
-  /** The last batch whose deliveries this gateway has handled. */
+  /** The last batch whose deliveries this gateway has handled, within `term`. */
   private lastBatch = 0;
+  /** The sequencer term that numbered `lastBatch`; 0 until the first batch is seen. */
+  private term = 0;
+  /** The epoch of the sequence (an operator's reset starts a new one). */
+  private epoch = 0;
   /** Set from a subscriber drop until the delivery log has been read back. */
   private catchingUp = false;
+  private catchUpRunning = false;
   private connectedOnce = false;
   private readonly heldBack: [channel: string, message: Buffer][] = [];
   private closing = false;
@@ -47,8 +52,11 @@ export class Gateway {
     private readonly logger: Logger,
   ) {
     this.sessions = new UserSessions(subscriber, redis, keys, gatewayId, logger);
-    this.progress = new ProgressReporter(redis, keys, gatewayId, config.ackIntervalMs, config.heartbeatIntervalMs);
-    this.server = createServer((socket) => void this.accept(socket));
+    this.progress = new ProgressReporter(
+      redis, keys, gatewayId, () => this.sessions.announcedUsers(), config.ackIntervalMs, config.heartbeatIntervalMs,
+    );
+    // Half-open allowed: a client may shut down its sending side after its id line and go on reading.
+    this.server = createServer({ allowHalfOpen: true }, (socket) => void this.accept(socket));
     subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
     subscriber.on('close', () => this.onSubscriberDrop());
     subscriber.on('ready', () => this.onSubscriberReady());
@@ -57,7 +65,9 @@ export class Gateway {
   async listen(host: string, port: number): Promise<number> {
     await this.subscriber.subscribe(this.keys.batchEnd);
     // After subscribing: a batch committed in between is then either seen or counted here.
-    this.lastBatch = Math.max(this.lastBatch, Number((await this.redis.hget(this.keys.position, 'batchSeq')) ?? 0));
+    const [batchSeq, epoch] = await this.redis.hmget(this.keys.position, 'batchSeq', 'epoch');
+    this.epoch = Math.max(this.epoch, Number(epoch ?? 0));
+    if (this.term === 0) this.lastBatch = Number(batchSeq ?? 0);
     this.progress.received(this.lastBatch);
     const bound = await listenOn(this.server, host, port);
     // After listening: a gateway in the gateways hash accepts clients (the stack's readiness check relies on it).
@@ -122,23 +132,50 @@ export class Gateway {
 
   private onBatchMarker(text: string): void {
     const marker = decodeBatchMarker(text);
-    if (!marker) return;
-    if (marker.kind === 'reset') {
-      this.logger.info('the sequence was reset: starting again from 1');
-      for (const session of this.sessions.all()) session.lastSeq = 0;
-      this.lastBatch = 0;
-      this.progress.reset();
+    if (!marker || !this.isCurrentEpoch(marker.epoch)) return;
+    if (this.isGap(marker)) {
+      // Pub/sub lost messages without the connection dropping; the batches between are
+      // already overtaken, so the clients could only be served out of order.
+      this.disconnectAll(`missed batches ${this.lastBatch}..${marker.previousSeq} without a subscriber drop`);
+    }
+    this.advanceTo(marker);
+  }
+
+  /** A batch of this term that does not follow the last one handled. */
+  private isGap(marker: BatchMarker): boolean {
+    const gap = marker.term === this.term && marker.batchSeq > this.lastBatch && marker.previousSeq !== this.lastBatch;
+    if (gap) this.counters.add('gaps');
+    return gap;
+  }
+
+  private advanceTo(marker: BatchMarker): void {
+    if (marker.term !== this.term) {
+      // A new sequencer term numbers batches afresh; notifications stay deduplicated by sequence number.
+      this.term = marker.term;
+      this.lastBatch = marker.batchSeq;
+      this.progress.rebase(marker.batchSeq);
       return;
     }
     if (marker.batchSeq <= this.lastBatch) return;
-    if (this.lastBatch !== 0 && marker.previousSeq !== this.lastBatch) {
-      // Pub/sub lost messages without the connection dropping; the batches between are
-      // already overtaken, so the clients could only be served out of order.
-      this.counters.add('gaps');
-      this.disconnectAll(`missed batches ${this.lastBatch}..${marker.previousSeq} without a subscriber drop`);
-    }
     this.lastBatch = marker.batchSeq;
     this.progress.received(marker.batchSeq);
+  }
+
+  /** False for what belongs to an older epoch; a newer one means the operator reset the sequence. */
+  private isCurrentEpoch(epoch: number): boolean {
+    if (epoch < this.epoch) {
+      this.counters.add('staleDeliveries');
+      return false;
+    }
+    if (epoch > this.epoch) {
+      this.logger.info({ epoch }, 'the sequence was reset: starting again from 1');
+      this.epoch = epoch;
+      for (const session of this.sessions.all()) session.lastSeq = 0;
+      this.term = 0;
+      this.lastBatch = 0;
+      this.progress.rebase(0);
+    }
+    return true;
   }
 
   /** Writes what the user has not been sent yet: a delivery may repeat or overlap one already written. */
@@ -148,6 +185,7 @@ export class Gateway {
       this.counters.add('unreadableDeliveries');
       return;
     }
+    if (!this.isCurrentEpoch(delivery.epoch)) return;
     if (delivery.lastSeq <= session.lastSeq) {
       this.counters.add('repeatedDeliveries');
       return;
@@ -188,29 +226,33 @@ export class Gateway {
 
   /** Replays the delivery log after `lastBatch`, then what arrived meanwhile, in order. */
   private async catchUp(): Promise<void> {
+    if (this.catchUpRunning) return;
+    this.catchUpRunning = true;
     try {
-      let first = true;
+      // ioredis announces 'ready' before it has resubscribed: this waits behind its SUBSCRIBE
+      // commands, so that nothing committed from here on can miss both the log and the channels.
+      await this.subscriber.subscribe(this.keys.batchEnd);
       for await (const batch of readDeliveryLog(this.redis, this.keys, this.lastBatch)) {
-        if (first && this.lastBatch !== 0 && batch.previousSeq !== this.lastBatch) {
-          this.counters.add('gaps');
-          this.disconnectAll(`delivery log starts after batch ${batch.previousSeq}, this gateway had ${this.lastBatch}`);
+        if (!this.isCurrentEpoch(batch.marker.epoch)) continue;
+        if (this.isGap(batch.marker)) {
+          this.disconnectAll(`the delivery log starts after batch ${batch.marker.previousSeq}, this gateway had ${this.lastBatch}`);
         }
-        first = false;
         for (const [userId, message] of batch.deliveries) {
           const session = this.sessions.byUserId(userId);
-          if (session && batch.batchSeq > session.joinedAfterBatch) this.deliver(session, message);
+          if (session && batch.marker.batchSeq > session.joinedAfterBatch) this.deliver(session, message);
         }
-        this.lastBatch = batch.batchSeq;
+        this.advanceTo(batch.marker);
         this.counters.add('batchesCaughtUp');
       }
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'catch-up failed; retrying');
       setTimeout(() => void this.catchUp(), CATCH_UP_RETRY_MS);
       return;
+    } finally {
+      this.catchUpRunning = false;
     }
     for (const [channel, message] of this.heldBack.splice(0)) this.handle(channel, message);
     this.catchingUp = false;
-    this.progress.received(this.lastBatch);
     this.logger.info({ lastBatch: this.lastBatch }, 'caught up after the subscriber drop');
   }
 

@@ -15,6 +15,8 @@ export class ProgressReporter {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly gatewayId: string,
+    /** The users this gateway holds, re-asserted with every heartbeat. */
+    private readonly users: () => number[],
     private readonly ackIntervalMs: number,
     heartbeatIntervalMs: number,
   ) {
@@ -27,16 +29,23 @@ export class ProgressReporter {
     this.ackTimer ??= setTimeout(() => this.sendAck(), this.ackIntervalMs);
   }
 
-  /** The sequence started again from 1. */
-  reset(): void {
-    this.batchSeq = 0;
+  /** Batches are numbered afresh (a new term or epoch): report from `batchSeq` on. */
+  rebase(batchSeq: number): void {
+    this.batchSeq = batchSeq;
     this.reportedSeq = -1;
     this.ackTimer ??= setTimeout(() => this.sendAck(), this.ackIntervalMs);
   }
 
+  /**
+   * Says the gateway is alive, and which users it holds: a sequencer that took this
+   * gateway for dead (it was paused, or cut off longer than the TTL) learns them again.
+   */
   async heartbeat(): Promise<void> {
-    await this.redis
-      .multi()
+    const presence = this.keys.presence(this.gatewayId);
+    const users = this.users();
+    const transaction = this.redis.multi().del(presence);
+    if (users.length > 0) transaction.sadd(presence, ...users);
+    await transaction
       .hset(this.keys.gateways, this.gatewayId, Date.now())
       .publish(this.keys.gatewayEvents, this.ack())
       .exec();

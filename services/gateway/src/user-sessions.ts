@@ -12,6 +12,8 @@ export interface UserSession {
   readonly joinedAfterBatch: number;
   /** Settles once the user's channel is subscribed and the user announced online. */
   joined: Promise<void>;
+  /** True once `joined` has settled successfully. */
+  announced: boolean;
 }
 
 /**
@@ -51,8 +53,12 @@ export class UserSessions {
     const channel = this.keys.userChannel(userId);
     let session = this.byChannel.get(channel);
     if (!session) {
-      const created: UserSession = { userId, sockets: new Set(), lastSeq: 0, joinedAfterBatch: currentBatch, joined: Promise.resolve() };
-      created.joined = this.join(channel, userId);
+      const created: UserSession = {
+        userId, sockets: new Set(), lastSeq: 0, joinedAfterBatch: currentBatch, joined: Promise.resolve(), announced: false,
+      };
+      created.joined = this.join(channel, userId).then(() => {
+        created.announced = true;
+      });
       this.byChannel.set(channel, (session = created));
     }
     session.sockets.add(socket);
@@ -69,12 +75,9 @@ export class UserSessions {
       .catch((error: Error) => this.logger.warn({ userId, err: error.message }, 'could not announce a user offline'));
   }
 
-  /** Users this gateway announced, for the snapshot the sequencer reads after a restart. */
-  async announceAll(): Promise<void> {
-    const users = [...this.byChannel.values()].map((session) => session.userId);
-    const transaction = this.redis.multi().del(this.keys.presence(this.gatewayId));
-    if (users.length > 0) transaction.sadd(this.keys.presence(this.gatewayId), ...users);
-    await transaction.exec();
+  /** Users announced online (subscribed), for the presence set a heartbeat re-asserts. */
+  announcedUsers(): number[] {
+    return [...this.byChannel.values()].filter((session) => session.announced).map((session) => session.userId);
   }
 
   private async join(channel: string, userId: number): Promise<void> {

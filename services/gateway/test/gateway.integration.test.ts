@@ -43,10 +43,10 @@ test('announces a user online after subscribing, and writes each delivery once, 
   const peer = await client('42\n');
   await joined(42);
   assert.equal(await redis.sismember(keys.presence(gatewayId), '42'), 1);
-  await redis.publish(keys.userChannel(42), encodeDelivery(['3|S|9', '7|B']));
-  await redis.publish(keys.userChannel(42), encodeDelivery(['3|S|9', '7|B']));
-  await redis.publish(keys.userChannel(42), encodeDelivery(['7|B', '9|P|1|42']));
-  await redis.publish(keys.userChannel(42), encodeDelivery(['12|S|3']));
+  await redis.publish(keys.userChannel(42), encodeDelivery(0, ['3|S|9', '7|B']));
+  await redis.publish(keys.userChannel(42), encodeDelivery(0, ['3|S|9', '7|B']));
+  await redis.publish(keys.userChannel(42), encodeDelivery(0, ['7|B', '9|P|1|42']));
+  await redis.publish(keys.userChannel(42), encodeDelivery(0, ['12|S|3']));
   await eventually(() => assert.equal(peer.received, '3|S|9\r\n7|B\r\n9|P|1|42\r\n12|S|3\r\n'));
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(peer.received, '3|S|9\r\n7|B\r\n9|P|1|42\r\n12|S|3\r\n', 'a repeat is dropped and an overlap trimmed');
@@ -57,7 +57,7 @@ test('every connection of the same user receives; the user leaves with the last 
   const first = await client('5\r\n');
   const second = await client('5\r\n');
   await joined(5);
-  await eventually(async () => assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(['1|B'])), 1));
+  await eventually(async () => assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(0, ['1|B'])), 1));
   await eventually(() => {
     assert.equal(first.received, '1|B\r\n');
     assert.equal(second.received, '1|B\r\n');
@@ -66,14 +66,29 @@ test('every connection of the same user receives; the user leaves with the last 
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.ok(!events.some((e) => e.kind === 'leave'), 'still online through the second connection');
   second.destroy();
-  await eventually(() => assert.ok(events.some((e) => e.kind === 'leave' && e.userId === 5)));
+  // A closed client looks like one that only stopped sending (half-close is allowed): the
+  // next write to it fails, and that ends its session.
+  let seq = 1;
+  await eventually(async () => {
+    await redis.publish(keys.userChannel(5), encodeDelivery(0, [`${++seq}|B`]));
+    assert.ok(events.some((e) => e.kind === 'leave' && e.userId === 5));
+  });
   await eventually(async () => assert.equal(await redis.sismember(keys.presence(gatewayId), '5'), 0));
-  assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(['2|B'])), 0, 'unsubscribed');
+  await eventually(async () => assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(0, [`${++seq}|B`])), 0, 'unsubscribed'));
+});
+
+test('a client that shuts down its sending side after its id line still receives', async () => {
+  const { keys, client, joined } = await start('gw-half-close');
+  const peer = await client('11\r\n');
+  await joined(11);
+  await peer.end();
+  await redis.publish(keys.userChannel(11), encodeDelivery(0, ['4|B']));
+  await eventually(() => assert.equal(peer.received, '4|B\r\n'));
 });
 
 test('reports progress after each batch end it receives', async () => {
   const { keys, events, gatewayId } = await start('gw-ack');
-  await redis.publish(keys.batchEnd, '0 17');
+  await redis.publish(keys.batchEnd, '0 1 0 17');
   await eventually(() => assert.ok(events.some((e) => e.kind === 'ack' && e.gatewayId === gatewayId && e.batchSeq === 17)));
 });
 
@@ -104,8 +119,8 @@ test('disconnects a client that cannot keep up, without holding up the others', 
   const bulk = (batch: number) => Array.from({ length: 10_000 }, (_, i) => `${batch * 10_000 + i}|P|2|1`);
   const dropped = () => service.gateway.counters.get('slowClientsDropped');
   for (let batch = 1; batch <= 1000 && dropped() === 0; batch++) {
-    await redis.publish(keys.userChannel(1), encodeDelivery(bulk(batch)));
-    await redis.publish(keys.userChannel(2), encodeDelivery([`${batch}|B`]));
+    await redis.publish(keys.userChannel(1), encodeDelivery(0, bulk(batch)));
+    await redis.publish(keys.userChannel(2), encodeDelivery(0, [`${batch}|B`]));
   }
   assert.equal(dropped(), 1, 'the slow client was dropped');
   // A paused socket notices the close only once it reads again.

@@ -4,7 +4,7 @@ import { connectRedis, disconnectRedis, keysFor, RejectionLog, type Config, type
 import { defineCommitScript } from './commit-script.ts';
 import { GatewayTracker } from './gateway-tracker.ts';
 import { loadFollowGraph } from './graph-loader.ts';
-import { OPERATIONS_QUEUE, type Operation } from '@follower-maze/shared';
+import { OPERATIONS_QUEUE, type Operation, type ResetRequest } from '@follower-maze/shared';
 import { resetSequence } from './reset-script.ts';
 import { Sequencer, type SequencerExit } from './sequencer.ts';
 import { StreamReader } from './stream-reader.ts';
@@ -47,15 +47,17 @@ export class ActiveTerm {
     const keys = keysFor(config.keyPrefix);
     const [redis, readerConnection, subscriber, jobsConnection] = connections;
     const [nextSeq, batchSeq, epoch] = await redis.hmget(keys.position, 'nextSeq', 'batchSeq', 'epoch');
-    const position = { nextSeq: Number(nextSeq ?? 1), batchSeq: Number(batchSeq ?? 0), epoch: epoch ?? '0' };
-    const reader = new StreamReader(readerConnection, keys, config.sequencer.readEntries, token, position.epoch);
+    const position = { nextSeq: Number(nextSeq ?? 1), batchSeq: Number(batchSeq ?? 0), epoch: Number(epoch ?? 0) };
+    // Each term numbers its batches afresh: gateways see from the term that boundaries may have moved.
+    const term = await redis.hincrby(keys.position, 'term', 1);
+    const reader = new StreamReader(readerConnection, keys, config.sequencer.readEntries, token, String(position.epoch));
     await reader.start();
     const rejections = new RejectionLog(redis, keys.rejected, 'sequencer', logger);
     let tracker: GatewayTracker | undefined;
     const sequencer = new Sequencer(
       reader,
-      defineCommitScript(redis, keys, token, position.epoch),
-      { progress: (ms) => tracker!.progress(ms), slowestAcknowledged: () => tracker!.slowestAcknowledged() },
+      defineCommitScript(redis, keys, { token, epoch: position.epoch, term }),
+      { progress: (ms) => tracker!.progress(ms), slowestAcknowledged: (latest) => tracker!.slowestAcknowledged(latest) },
       rejections, config.sequencer, logger, position,
     );
     const edges = await loadFollowGraph(redis, keys, sequencer.router.graph);
@@ -70,14 +72,14 @@ export class ActiveTerm {
         return { replaying: true, nextSeq: sequencer.nextSeq };
       }
       await sequencer.close();
-      const result = await resetSequence(redis, keys, token);
+      const result = await resetSequence(redis, keys, token, (job.data as ResetRequest).epoch);
       endWith('reset');
       return result;
     }, { connection: jobsConnection, prefix: keys.jobsPrefix, concurrency: 1 });
     worker.on('error', (error) => logger.warn({ err: error.message }, 'operations worker error'));
     redis.once('reconnecting', () => endWith('redis-reconnected'));
 
-    logger.info({ ...position, edges }, 'active: resumed from the committed position');
+    logger.info({ ...position, term, edges }, 'active: resumed from the committed position');
     const ended = Promise.race([sequencer.start(), forced]);
     return new ActiveTerm(sequencer, connections, tracker, worker, rejections, ended);
   }

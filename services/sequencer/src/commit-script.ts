@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { encodeBatchEnd, encodeDelivery, type Keys } from '@follower-maze/shared';
+import { encodeBatchMarker, encodeDelivery, type Keys } from '@follower-maze/shared';
 import type { Batch } from './core/batch.ts';
 import { asFenced, FENCE_LUA } from './fence.ts';
 
@@ -8,27 +8,54 @@ import { asFenced, FENCE_LUA } from './fence.ts';
  * follow-graph changes, record the new position, keep the deliveries in the delivery
  * log and publish them. Either all of it happens or none, so the committed position
  * always matches the graph, and a restarted sequencer neither loses nor repeats a
- * delivery. The trim job later removes what every gateway has received. Refused (FENCED) unless the caller still holds the lease and the epoch it
- * started from; a repeat of an already committed batch (a command resent after a
- * reconnect) changes nothing.
+ * delivery. The trim job later removes what every gateway has received.
+ *
+ * Refused (FENCED) unless the caller still holds the lease and its epoch, and the stored
+ * position is the one the batch starts from: a sequencer whose memory is ahead of Redis
+ * (Redis lost writes) or behind it (another one committed) must reload. A resent script
+ * of a batch that was already committed changes nothing.
  *
  * KEYS: position, events, lease, deliveries.
- * ARGV: group, nextSeq, trimId, followersPrefix, token, epoch, previousBatchSeq, deliveryLogMinId,
- *       eventCount, ackCount, ids..., edgeGroupCount, (toUser, addCount, from..., removeCount, from...)...,
- *       deliveryCount, (userId, channel, message)..., batchEndChannel, batchEndMessage
+ * ARGV: group, nextSeq, trimId, followersPrefix, token, epoch, previousBatchSeq, deliveryFloor,
+ *       eventCount, startNextSeq, batchId, batchEndMessage, ackCount, ids..., edgeGroupCount, (toUser, addCount, from..., removeCount, from...)...,
+ *       deliveryCount, (userId, channel, message)..., batchEndChannel
  */
 const COMMIT_LUA = `
 ${FENCE_LUA}
 local fenced = fence(KEYS[3], ARGV[5], KEYS[1], ARGV[6])
 if fenced then return redis.error_reply(fenced) end
 local events = tonumber(ARGV[9])
-if events > 0 and tonumber(redis.call('HGET', KEYS[1], 'nextSeq') or '1') >= tonumber(ARGV[2]) then return 0 end
-local i = 10
-local acks = tonumber(ARGV[i]); i = i + 1
-if acks > 0 then redis.call('XACK', KEYS[2], ARGV[1], unpack(ARGV, i, i + acks - 1)) end
-i = i + acks
-local groups = tonumber(ARGV[i]); i = i + 1
-for _ = 1, groups do
+local stored = redis.call('HGET', KEYS[1], 'nextSeq') or '1'
+if stored ~= ARGV[10] then
+  if events > 0 and stored == ARGV[2] then return 0 end
+  return redis.error_reply('FENCED position is ' .. stored .. ', not ' .. ARGV[10])
+end
+-- Find each part's arguments first, so that the one write that can fail (XADD) comes before any other.
+local acksAt = 14
+local groupsAt = acksAt + tonumber(ARGV[13])
+local deliveriesAt = groupsAt + 1
+for _ = 1, tonumber(ARGV[groupsAt]) do
+  local adds = tonumber(ARGV[deliveriesAt + 1])
+  deliveriesAt = deliveriesAt + 3 + adds + tonumber(ARGV[deliveriesAt + 2 + adds])
+end
+local deliveries = tonumber(ARGV[deliveriesAt])
+if events > 0 then
+  local logged = {}
+  for d = 0, deliveries - 1 do
+    local at = deliveriesAt + 1 + d * 3
+    logged[#logged + 1] = ARGV[at] .. ' ' .. #ARGV[at + 2] .. '\\n' .. ARGV[at + 2]
+  end
+  redis.call('XADD', KEYS[4], ARGV[11], 'marker', ARGV[12], 'd', table.concat(logged))
+end
+local last = groupsAt - 1
+local i = acksAt
+while i <= last do
+  local upto = math.min(i + 999, last)
+  redis.call('XACK', KEYS[2], ARGV[1], unpack(ARGV, i, upto))
+  i = upto + 1
+end
+i = groupsAt + 1
+for _ = 1, tonumber(ARGV[groupsAt]) do
   local key = ARGV[4] .. ARGV[i]
   local adds = tonumber(ARGV[i + 1]); i = i + 2
   if adds > 0 then redis.call('SADD', key, unpack(ARGV, i, i + adds - 1)) end
@@ -39,19 +66,12 @@ for _ = 1, groups do
 end
 redis.call('HSET', KEYS[1], 'nextSeq', ARGV[2], 'trimId', ARGV[3])
 if events == 0 then return 1 end
-local batchSeq = tonumber(ARGV[2]) - 1
-redis.call('HSET', KEYS[1], 'batchSeq', batchSeq)
-local deliveries = tonumber(ARGV[i]); i = i + 1
-local log = { 'prev', ARGV[7] }
-for _ = 1, deliveries do
-  redis.call('PUBLISH', ARGV[i + 1], ARGV[i + 2])
-  log[#log + 1] = ARGV[i]
-  log[#log + 1] = ARGV[i + 2]
-  i = i + 3
+redis.call('HSET', KEYS[1], 'batchSeq', tonumber(ARGV[2]) - 1, 'deliveryFloor', ARGV[8])
+for d = 0, deliveries - 1 do
+  local at = deliveriesAt + 1 + d * 3
+  redis.call('PUBLISH', ARGV[at + 1], ARGV[at + 2])
 end
-redis.call('HSET', KEYS[1], 'deliveryFloor', ARGV[8])
-redis.call('XADD', KEYS[4], batchSeq .. '-0', unpack(log))
-redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
+redis.call('PUBLISH', ARGV[deliveriesAt + 1 + deliveries * 3], ARGV[12])
 return 1
 `;
 
@@ -60,6 +80,8 @@ const MAX_MEMBERS_PER_COMMAND = 1000;
 
 export interface CommitRequest {
   readonly batch: Batch;
+  /** The committed position before this batch. */
+  readonly startNextSeq: number;
   readonly nextSeq: number;
   /** The last committed batch before this one; gateways use it to see that they missed nothing. */
   readonly previousBatchSeq: number;
@@ -78,27 +100,34 @@ export interface CommitScript {
 
 type RedisWithCommit = Redis & { fmCommit(...args: (string | number)[]): Promise<number> };
 
-export function defineCommitScript(redis: Redis, keys: Keys, token: string, epoch: string): CommitScript {
+export interface CommitIdentity {
+  readonly token: string;
+  readonly epoch: number;
+  readonly term: number;
+}
+
+export function defineCommitScript(redis: Redis, keys: Keys, { token, epoch, term }: CommitIdentity): CommitScript {
   redis.defineCommand('fmCommit', { numberOfKeys: 4, lua: COMMIT_LUA });
   const commander = redis as RedisWithCommit;
   return {
-    async commit({ batch, nextSeq, previousBatchSeq, ackIds, trimId, deliveryLogMinSeq }) {
+    async commit({ batch, startNextSeq, nextSeq, previousBatchSeq, ackIds, trimId, deliveryLogMinSeq }) {
       const batchSeq = nextSeq - 1;
+      const marker = encodeBatchMarker({ epoch, term, previousSeq: previousBatchSeq, batchSeq });
       const args: (string | number)[] = [
         keys.position, keys.events, keys.sequencerLease, keys.deliveries,
         keys.sequencerGroup, nextSeq, trimId, keys.followersPrefix, token, epoch, previousBatchSeq, deliveryLogMinSeq,
-        batch.events,
+        batch.events, startNextSeq, `${batchSeq}-0`, marker,
       ];
       args.push(ackIds.length, ...ackIds);
       appendEdgeGroups(args, batch);
       const bytesByUser = new Map<number, number>();
       args.push(batch.notifications.size);
       for (const [userId, notifications] of batch.notifications) {
-        const message = encodeDelivery(notifications);
+        const message = encodeDelivery(epoch, notifications);
         bytesByUser.set(userId, message.length);
         args.push(userId, keys.userChannel(userId), message);
       }
-      args.push(keys.batchEnd, encodeBatchEnd(previousBatchSeq, batchSeq));
+      args.push(keys.batchEnd);
       try {
         await commander.fmCommit(...args);
       } catch (error) {

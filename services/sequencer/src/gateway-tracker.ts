@@ -80,7 +80,8 @@ export class GatewayTracker implements GatewayProgress {
     });
   }
 
-  slowestAcknowledged(): number {
+  slowestAcknowledged(latest: number): number {
+    if (this.lastSeenMs.size === 0) return latest;
     if (this.acknowledged.size < this.lastSeenMs.size) return 0;
     let slowest = Infinity;
     for (const batchSeq of this.acknowledged.values()) slowest = Math.min(slowest, batchSeq);
@@ -115,6 +116,11 @@ export class GatewayTracker implements GatewayProgress {
 
   private apply(event: GatewayEvent): void {
     const { gatewayId } = event;
+    // A gateway this sequencer does not know (new, or taken for dead while it was paused or
+    // cut off): its heartbeat has re-asserted its users in Redis, so read them.
+    if (event.kind !== 'gone' && !this.lastSeenMs.has(gatewayId) && this.started && !this.heldBack) {
+      void this.resynchronize();
+    }
     switch (event.kind) {
       case 'join':
         this.lastSeenMs.set(gatewayId, Date.now());

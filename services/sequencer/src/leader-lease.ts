@@ -2,13 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 
-/** Takes the lease when it is free, or extends it when it is already ours. */
-const ACQUIRE_LUA = `
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if holder then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+/** Extends the lease only while it still holds this token: a lapsed lease is never taken back by renewing. */
+const RENEW_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
 `;
 
 const RELEASE_LUA = `
@@ -17,35 +14,52 @@ return 0
 `;
 
 type LeaseCommands = Redis & {
-  fmAcquireLease(key: string, token: string, ttlMs: number): Promise<number>;
+  fmRenewLease(key: string, token: string, ttlMs: number): Promise<number>;
   fmReleaseLease(key: string, token: string): Promise<number>;
 };
 
 /**
- * The right to be the active sequencer: a key holding this process's token, with a TTL.
- * The holder renews it well before it expires; a standby takes it once it lapses.
+ * The right to be the active sequencer: a key holding a token, with a TTL. Each
+ * acquisition draws a new token, so a process that lost the lease (paused, cut off) can
+ * only lead again through a new term that reloads its state; its old reads and commits
+ * stay fenced. The holder renews well before the TTL; a standby takes it once it lapses.
  */
 export class LeaderLease {
-  readonly token = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private currentToken = '';
   private readonly redis: LeaseCommands;
+  /** The process part of every token: host and pid, so operators (and tests) can tell who leads. */
+  private readonly holder = `${hostname()}-${process.pid}`;
 
   constructor(
     redis: Redis,
     private readonly key: string,
     readonly ttlMs: number,
   ) {
-    redis.defineCommand('fmAcquireLease', { numberOfKeys: 1, lua: ACQUIRE_LUA });
+    redis.defineCommand('fmRenewLease', { numberOfKeys: 1, lua: RENEW_LUA });
     redis.defineCommand('fmReleaseLease', { numberOfKeys: 1, lua: RELEASE_LUA });
     this.redis = redis as LeaseCommands;
   }
 
-  /** True when this process holds the lease for another `ttlMs`. */
+  /** The token of the latest acquisition. */
+  get token(): string {
+    return this.currentToken;
+  }
+
+  /** Takes the lease if it is free, under a new token. */
   async acquire(): Promise<boolean> {
-    return (await this.redis.fmAcquireLease(this.key, this.token, this.ttlMs)) === 1;
+    const token = `${this.holder}-${randomBytes(4).toString('hex')}`;
+    const taken = (await this.redis.set(this.key, token, 'PX', this.ttlMs, 'NX')) === 'OK';
+    if (taken) this.currentToken = token;
+    return taken;
+  }
+
+  /** Extends the lease for another TTL; false when it is no longer ours. */
+  async renew(): Promise<boolean> {
+    return (await this.redis.fmRenewLease(this.key, this.currentToken, this.ttlMs)) === 1;
   }
 
   /** Lets a standby take over at once instead of after the TTL. */
   async release(): Promise<void> {
-    await this.redis.fmReleaseLease(this.key, this.token);
+    await this.redis.fmReleaseLease(this.key, this.currentToken);
   }
 }

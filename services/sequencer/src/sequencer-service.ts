@@ -37,7 +37,7 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
     let renewedAt = Date.now();
     while (!closing && active === term) {
       await delay(RENEW_INTERVAL_MS);
-      const held = await lease.acquire().catch(() => undefined);
+      const held = await lease.renew().catch(() => undefined);
       if (held) renewedAt = Date.now();
       // Not renewed (or no answer for most of a TTL): another process may lead by now.
       if (held === false || Date.now() - renewedAt > LEASE_TTL_MS * 0.8) {
@@ -49,17 +49,20 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
 
   const lead = async () => {
     const term = await ActiveTerm.begin(config, logger, lease.token);
+    if (closing) return term.close();
     active = term;
     stopCounters = logCountersEvery(term.sequencer.counters, config.metricsIntervalMs, logger);
     const exit = await Promise.race([term.ended, holdLease(term).then(() => 'lease-lost' as const)]);
     active = undefined;
     stopCounters();
     await term.close();
+    // A term that ended for a reason of its own (reset, Redis reconnect) lets the lease go at once.
+    await lease.release().catch(() => undefined);
     logger.info({ exit, nextSeq: term.sequencer.nextSeq, counters: term.sequencer.counters.snapshot() }, 'term ended');
   };
 
   const loop = (async () => {
-    logger.info({ token: lease.token }, 'standby: waiting for the sequencer lease');
+    logger.info('standby: waiting for the sequencer lease');
     while (!closing) {
       const won = await lease.acquire().catch(() => false);
       if (!won) {

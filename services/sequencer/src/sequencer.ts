@@ -26,8 +26,8 @@ export type SequencerExit = 'closed' | 'fenced';
 export interface GatewayProgress {
   /** Resolves when a gateway reports progress or goes away, or after `timeoutMs`. */
   progress(timeoutMs: number): Promise<void>;
-  /** The last batch every live gateway has received (0 while one has not said). */
-  slowestAcknowledged(): number;
+  /** The last batch every live gateway has received (0 while one has not said; `latest` when there is no gateway). */
+  slowestAcknowledged(latest: number): number;
 }
 
 /** A stream entry read but not yet acknowledged, with the highest sequence number it holds. */
@@ -47,6 +47,7 @@ export class Sequencer {
   readonly window = new InFlightWindow();
   private reorder: ReorderBuffer<MazeEvent>;
   private openEntries: OpenEntry[] = [];
+  private readonly openIds = new Set<string>();
   private lastReadId = '0-0';
   private closing = false;
   private lastResetHintMs = 0;
@@ -63,10 +64,13 @@ export class Sequencer {
   ) {
     this.reorder = new ReorderBuffer(config.reorderWindow, position.nextSeq);
     this.previousBatchSeq = position.batchSeq;
+    this.committedNextSeq = position.nextSeq;
   }
 
   /** The last batch committed with events in it. */
   private previousBatchSeq: number;
+  /** The position Redis holds, as far as this sequencer knows: every commit must start from it. */
+  private committedNextSeq: number;
 
   get nextSeq(): number {
     return this.reorder.nextSeq;
@@ -109,11 +113,10 @@ export class Sequencer {
 
   /** One read, one batch, one commit. */
   private async step(): Promise<void> {
-    const replaying = this.reader.replaying;
     const entries = await this.reader.read(READ_BLOCK_MS);
     if (entries.length === 0) return;
     this.counters.add('entriesRead', entries.length);
-    for (const entry of entries) this.absorb(entry, replaying);
+    for (const entry of entries) this.absorb(entry);
     const batch = new Batch();
     this.reorder.release((event) => this.router.route(event, batch));
     await this.waitForRoom();
@@ -122,13 +125,16 @@ export class Sequencer {
     this.openEntries = this.openEntries.filter((entry) => {
       if (entry.maxSeq >= nextSeq) return true;
       ackIds.push(entry.id);
+      this.openIds.delete(entry.id);
       return false;
     });
     if (batch.isEmpty && ackIds.length === 0) return;
     const trimId = this.openEntries[0]?.id ?? this.lastReadId;
     const bytesByUser = await this.commitUntilDone({
-      batch, nextSeq, ackIds, trimId, previousBatchSeq: this.previousBatchSeq, deliveryLogMinSeq: this.gateways.slowestAcknowledged() + 1,
+      batch, startNextSeq: this.committedNextSeq, nextSeq, ackIds, trimId, previousBatchSeq: this.previousBatchSeq,
+      deliveryLogMinSeq: this.gateways.slowestAcknowledged(nextSeq - 1) + 1,
     });
+    this.committedNextSeq = nextSeq;
     this.counters.add('commits');
     if (batch.isEmpty) return;
     this.previousBatchSeq = nextSeq - 1;
@@ -155,8 +161,12 @@ export class Sequencer {
     }
   }
 
-  /** Puts the entry's events into the reorder buffer; rejects what cannot be placed. */
-  private absorb(entry: StreamEntry, replaying: boolean): void {
+  /**
+   * Puts the entry's events into the reorder buffer; rejects what cannot be placed.
+   * An entry read again while it is still open (an operator's replay) is already in.
+   */
+  private absorb(entry: StreamEntry): void {
+    if (this.openIds.has(entry.id)) return;
     this.lastReadId = entry.id;
     let maxSeq = 0;
     for (const line of entry.lines) {
@@ -170,7 +180,8 @@ export class Sequencer {
       const outcome = this.reorder.insert(seq, parsed.event);
       if (outcome === 'accepted') {
         maxSeq = Math.max(maxSeq, seq);
-      } else if (outcome === 'already-applied' && replaying) {
+      } else if (entry.replayed && outcome !== 'beyond-window') {
+        // Read before a crash or takeover: applied already, or waiting in the buffer.
         this.counters.add('replayedEvents');
       } else if (outcome === 'beyond-window') {
         this.counters.add('beyondWindowEvents');
@@ -182,6 +193,7 @@ export class Sequencer {
       }
     }
     this.openEntries.push({ id: entry.id, maxSeq });
+    this.openIds.add(entry.id);
   }
 
   /** A source that starts again from 1 is the common case of this: say what to do, now and then. */

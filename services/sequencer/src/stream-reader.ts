@@ -6,6 +6,8 @@ export interface StreamEntry {
   readonly id: string;
   /** Event lines of the entry; empty when the entry was deleted while pending. */
   readonly lines: readonly string[];
+  /** Read again from the pending list: delivered before a crash, takeover or replay request. */
+  readonly replayed: boolean;
 }
 
 type XReadReply = [stream: string, entries: [id: string, fields: string[] | null][]][] | null;
@@ -57,10 +59,6 @@ export class StreamReader {
     }
   }
 
-  get replaying(): boolean {
-    return this.pendingCursor !== undefined;
-  }
-
   /** Rewinds to the oldest pending entry, for an operator's replay. */
   replayPending(): void {
     this.pendingCursor = '0';
@@ -68,7 +66,7 @@ export class StreamReader {
 
   async read(blockMs: number): Promise<StreamEntry[]> {
     if (this.pendingCursor !== undefined) {
-      const entries = await this.fencedRead(this.pendingCursor);
+      const entries = await this.fencedRead(this.pendingCursor, true);
       this.pendingCursor = entries.length > 0 ? entries[entries.length - 1]!.id : undefined;
       if (entries.length > 0) return entries;
     }
@@ -91,17 +89,18 @@ export class StreamReader {
     this.redis.disconnect();
   }
 
-  private async fencedRead(id: string): Promise<StreamEntry[]> {
+  private async fencedRead(id: string, replayed = false): Promise<StreamEntry[]> {
     const { events, sequencerLease, position, sequencerGroup } = this.keys;
     try {
-      return toEntries(await this.redis.fmFencedRead(sequencerLease, position, events, this.token, this.epoch, sequencerGroup, CONSUMER, this.count, id));
+      const reply = await this.redis.fmFencedRead(sequencerLease, position, events, this.token, this.epoch, sequencerGroup, CONSUMER, this.count, id);
+      return toEntries(reply, replayed);
     } catch (error) {
       throw asFenced(error);
     }
   }
 }
 
-function toEntries(reply: XReadReply): StreamEntry[] {
+function toEntries(reply: XReadReply, replayed = false): StreamEntry[] {
   const entries = reply?.[0]?.[1] ?? [];
-  return entries.map(([id, fields]) => ({ id, lines: fields?.[1] === undefined ? [] : splitEventLines(fields[1]) }));
+  return entries.map(([id, fields]) => ({ id, lines: fields?.[1] === undefined ? [] : splitEventLines(fields[1]), replayed }));
 }

@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { keysFor, OPERATIONS_QUEUE, type Operation } from '@follower-maze/shared';
+import { keysFor, OPERATIONS_QUEUE, type Operation, type ResetRequest } from '@follower-maze/shared';
 
 /**
  * Asks the active sequencer to carry out an operation, as a BullMQ job, and waits for
@@ -15,8 +15,16 @@ export async function requestOperation(redisUrl: string, keyPrefix: string, oper
   const events = new QueueEvents(OPERATIONS_QUEUE, { connection: eventsConnection, prefix: jobsPrefix });
   try {
     await events.waitUntilReady();
-    const job = await queue.add(operation, {}, { attempts: 3, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: 100, removeOnFail: 100 });
-    return await job.waitUntilFinished(events, timeoutMs);
+    const data: ResetRequest | Record<string, never> =
+      operation === 'reset' ? { epoch: Number((await connection.hget(keysFor(keyPrefix).position, 'epoch')) ?? 0) } : {};
+    const job = await queue.add(operation, data, { attempts: 3, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: 100, removeOnFail: 100 });
+    try {
+      return await job.waitUntilFinished(events, timeoutMs);
+    } catch (error) {
+      // Not carried out in time (no sequencer active?): it must not run later by surprise.
+      await job.remove().catch(() => undefined);
+      throw error;
+    }
   } finally {
     await events.close();
     await queue.close();
