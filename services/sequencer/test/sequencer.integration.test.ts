@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { EVENT_LINES_FIELD, encodeGatewayEvent, keysFor, type Keys } from '@follower-maze/shared';
 import { startSequencerService } from '../src/sequencer-service.ts';
+import { defineCommitScript } from '../src/commit-script.ts';
+import { Batch } from '../src/core/batch.ts';
+import { FencedError } from '../src/fence.ts';
+import { LeaderLease } from '../src/leader-lease.ts';
 import { deletePrefix, eventually, silentLogger, testConfig, testRedis, uniquePrefix } from '../../../test/support/redis-fixture.ts';
 
 const redis = testRedis();
@@ -130,4 +134,22 @@ test('trims the stream behind the committed position', async () => {
   await service.trimJob.trim();
   assert.ok((await redis.xlen(keys.events)) <= 1, 'only the last acknowledged entry may remain');
   assert.equal(await redis.xlen(keys.deliveries), 0, 'with no gateway to catch up, the delivery log keeps nothing');
+});
+
+test('a commit from a stale position or a lapsed lease is refused', async () => {
+  const { keys } = withCleanup('seq-fence');
+  const lease = new LeaderLease(redis, keys.sequencerLease, 200);
+  assert.equal(await lease.acquire(), true);
+  const committer = defineCommitScript(redis, keys, { token: lease.token, epoch: 0, term: 1 });
+  const batch = new Batch();
+  batch.events = 1;
+  batch.deliver(1, '1|B');
+  const request = { batch, startNextSeq: 1, nextSeq: 2, previousBatchSeq: 0, ackIds: [], trimId: '0-0', deliveryLogMinSeq: 1 };
+  await committer.commit(request);
+  await committer.commit(request);
+  assert.equal(await redis.hget(keys.position, 'nextSeq'), '2', 'a resent commit changes nothing');
+  await assert.rejects(committer.commit({ ...request, startNextSeq: 5, nextSeq: 7 }), FencedError);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(await lease.renew(), false, 'a lapsed lease is not taken back by renewing');
+  await assert.rejects(committer.commit({ ...request, startNextSeq: 2, nextSeq: 3 }), FencedError);
 });
