@@ -34,7 +34,7 @@ export interface IngestConfig {
   readonly flushIntervalMs: number;
   /** Appends awaiting Redis before the socket is paused. Default 4. */
   readonly maxAppendsInFlight: number;
-  /** Stream entries not yet read by the sequencer before the socket is paused. Default 200. */
+  /** Stream entries not yet read by the sequencer before the socket is paused (one sequencer read's worth keeps latency low). Default 20. */
   readonly maxUnreadEntries: number;
 }
 
@@ -120,7 +120,7 @@ export function loadConfig(
       maxEventsPerEntry: int('INGEST_MAX_EVENTS_PER_ENTRY', 2000, '2000'),
       flushIntervalMs: int('INGEST_FLUSH_INTERVAL_MS', 2, '2'),
       maxAppendsInFlight: int('INGEST_MAX_APPENDS_IN_FLIGHT', 4, '4'),
-      maxUnreadEntries: int('INGEST_MAX_UNREAD_ENTRIES', 200, '200'),
+      maxUnreadEntries: int('INGEST_MAX_UNREAD_ENTRIES', 20, '20'),
     },
     sequencer: {
       readEntries: int('SEQUENCER_READ_ENTRIES', 20, '20'),

@@ -41,10 +41,14 @@ export class EventIngest {
     return listenOn(this.server, host, port);
   }
 
-  /** Stops accepting, lets connected sources finish their lines, and appends everything accepted. */
+  /**
+   * Stops accepting and appends everything accepted. Connected sources are cut: one that
+   * is paused or never stops sending would otherwise hold the close forever; what they
+   * sent after their last complete line is theirs to resend.
+   */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sources) socket.end();
+    for (const socket of this.sources) socket.destroy();
     await closed;
     await this.appender.drain();
     this.appender.close();
