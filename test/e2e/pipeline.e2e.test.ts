@@ -15,21 +15,32 @@ after(() => redis.disconnect());
 
 const TOTAL_EVENTS = 200_000;
 
-async function runAgainstStack(lineEnding: '\r\n' | '\n') {
+/**
+ * Two gateways either as two processes on two ports (clients spread over both by the
+ * verification client) or as two cluster workers behind one port (`GATEWAYS=2`, as
+ * `npm start` runs them).
+ */
+type GatewayLayout = 'two-ports' | 'cluster';
+
+async function runAgainstStack(lineEnding: '\r\n' | '\n', layout: GatewayLayout = 'two-ports') {
   const prefix = uniquePrefix('e2e');
-  const [eventPort, ...gatewayPorts] = await freePorts(3);
+  const [eventPort, ...ports] = await freePorts(3);
+  const gatewayPorts = layout === 'two-ports' ? ports : ports.slice(0, 1);
   const stack = new Stack({
     redisUrl: TEST_REDIS_URL,
     redisPort: 0,
     dataDir: '',
-    env: { KEY_PREFIX: prefix, EVENT_PORT: String(eventPort), LISTEN_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    gatewayPorts,
+    env: {
+      KEY_PREFIX: prefix, EVENT_PORT: String(eventPort), LISTEN_HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+      CLIENT_PORT: String(gatewayPorts[0]), GATEWAYS: '2',
+    },
+    ...(layout === 'two-ports' && { gatewayPorts }),
     stdio: ['ignore', 'ignore', 'inherit'],
     restart: false,
   }, silentLogger);
   try {
     await stack.start();
-    await waitUntilReady({ redisUrl: TEST_REDIS_URL, keyPrefix: prefix, eventPort: eventPort!, gateways: gatewayPorts.length });
+    await waitUntilReady({ redisUrl: TEST_REDIS_URL, keyPrefix: prefix, eventPort: eventPort!, gateways: 2 });
     const options: VerificationOptions = {
       eventHost: '127.0.0.1', eventPort: eventPort!, clientHost: '127.0.0.1', clientPorts: gatewayPorts,
       totalEvents: TOTAL_EVENTS, concurrencyLevel: 100, numberOfUsers: 1000, randomSeed: 666,
@@ -53,3 +64,9 @@ for (const [name, lineEnding] of [['CRLF', '\r\n'], ['LF', '\n']] as const) {
     assert.ok(report.notificationsExpected > 50_000);
   });
 }
+
+test('GATEWAYS=2: two cluster workers behind one client port', async () => {
+  const report = await runAgainstStack('\r\n', 'cluster');
+  assert.deepEqual(report.failures, []);
+  assert.equal(report.ok, true);
+});

@@ -25,8 +25,17 @@ export function superviseWorkers(count: number, logger: Logger): void {
   for (let i = 0; i < count; i++) fork();
   logger.info({ workers: count }, 'gateway workers started');
   const stop = () => {
+    if (stopping) return;
     stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+    let running = workers.length;
+    if (running === 0) process.exit(0);
+    for (const worker of workers) {
+      worker.once('exit', () => {
+        if (--running === 0) process.exit(0);
+      });
+      worker.process.kill('SIGTERM');
+    }
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
