@@ -1,6 +1,7 @@
 import envVar from 'env-var';
 import { configFileFromArgs, createLogger, loadConfig } from '@follower-maze/shared';
 import { Stack } from './stack.ts';
+import { stackRedisPort } from './stack-redis.ts';
 
 /**
  * `npm start`: the whole stack as local processes. Settings are the services' own
@@ -18,7 +19,7 @@ const logger = createLogger('stack', config.logLevel);
 const configFile = configFileFromArgs(process.argv);
 const stack = new Stack({
   ...(process.env['REDIS_URL'] && { redisUrl: config.redisUrl }),
-  redisPort: envVar.get('STACK_REDIS_PORT').default('6390').example('6390').asPortNumber(),
+  redisPort: stackRedisPort(),
   dataDir: envVar.get('STACK_DATA_DIR').default('./data').example('./data').asString(),
   sequencers: envVar.get('SEQUENCERS').default('2').example('2').asIntPositive(),
   env: { ...process.env, ...(configFile && { EVENT_PORT: String(config.eventPort), CLIENT_PORT: String(config.clientPort) }) },
