@@ -13,3 +13,4 @@ export * from './event-stream.ts';
 export * from './operations.ts';
 export * from './tcp-listen.ts';
 export * from './restart-backoff.ts';
+export * from './bounded-close.ts';

@@ -39,7 +39,7 @@ test('a paused sequencer loses its lease within 2 s; when it wakes its commits a
   const run = fixture.verify(RUN);
   await sleep(1000);
   const paused = await fixture.activeSequencer();
-  assert.ok(paused?.pid);
+  assert.ok(paused?.pid, 'a sequencer is active');
   paused.signal('SIGSTOP');
   const pausedAt = Date.now();
   let takeoverMs = Infinity;

@@ -35,7 +35,11 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
   } while (cursor !== '0');
 }
 
-/** Polls until the check passes or the time is up; the last failure is rethrown. */
+/**
+ * Polls until the check passes or the time is up; the last failure is rethrown.
+ * Give every `assert.ok` inside a message: without one, Node re-reads and re-parses the
+ * test file to describe each failure, which blocks the event loop for seconds per poll.
+ */
 export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000, intervalMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

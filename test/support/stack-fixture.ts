@@ -1,4 +1,4 @@
-import { mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -104,6 +104,9 @@ export class StackFixture {
     this.redis.disconnect();
     await this.stack.stop();
     closeSync(this.logFd);
+    // STACK_LOGS_DIR keeps the services' logs of each fixture, to look into a failure.
+    const keep = process.env['STACK_LOGS_DIR'];
+    if (keep) cpSync(join(this.dir, 'services.log'), join(keep, `services-${Date.now()}.log`));
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -15,6 +15,8 @@ export type GatewayCounter =
 
 /** Pause before a failed catch-up is tried again. */
 const CATCH_UP_RETRY_MS = 200;
+/** Idle time before TCP keep-alive probes a client, so that one gone for good is noticed. */
+const KEEP_ALIVE_IDLE_MS = 10_000;
 
 /**
  * Holds user client sockets and writes them what the sequencer publishes on their
@@ -38,6 +40,10 @@ export class Gateway {
   /** Set from a subscriber drop until the delivery log has been read back. */
   private catchingUp = false;
   private catchUpRunning = false;
+  /** A subscriber drop happened while a catch-up was running: it must read the log once more. */
+  private catchUpAgain = false;
+  /** False until the committed position was read at start: before, batch markers only set the starting point. */
+  private synced = false;
   private connectedOnce = false;
   private readonly heldBack: [channel: string, message: Buffer][] = [];
   private closing = false;
@@ -55,8 +61,11 @@ export class Gateway {
     this.progress = new ProgressReporter(
       redis, keys, gatewayId, () => this.sessions.announcedUsers(), config.ackIntervalMs, config.heartbeatIntervalMs,
     );
-    // Half-open allowed: a client may shut down its sending side after its id line and go on reading.
+    // Half-open allowed: a client may shut down its sending side after its id line and go on
+    // reading. A client that closed altogether then looks the same until a write to it fails,
+    // or TCP keep-alive finds it gone (set on each socket).
     this.server = createServer({ allowHalfOpen: true }, (socket) => void this.accept(socket));
+    this.progress.onForgotten(() => this.disconnectAll('the sequencer had taken this gateway for dead: its users missed deliveries'));
     subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
     subscriber.on('close', () => this.onSubscriberDrop());
     subscriber.on('ready', () => this.onSubscriberReady());
@@ -67,7 +76,8 @@ export class Gateway {
     // After subscribing: a batch committed in between is then either seen or counted here.
     const [batchSeq, epoch] = await this.redis.hmget(this.keys.position, 'batchSeq', 'epoch');
     this.epoch = Math.max(this.epoch, Number(epoch ?? 0));
-    if (this.term === 0) this.lastBatch = Number(batchSeq ?? 0);
+    this.lastBatch = Math.max(this.lastBatch, Number(batchSeq ?? 0));
+    this.synced = true;
     this.progress.received(this.lastBatch);
     const bound = await listenOn(this.server, host, port);
     // After listening: a gateway in the gateways hash accepts clients (the stack's readiness check relies on it).
@@ -92,6 +102,7 @@ export class Gateway {
   private async accept(socket: Socket): Promise<void> {
     this.sockets.add(socket);
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEP_ALIVE_IDLE_MS);
     socket.on('error', () => undefined);
     socket.on('close', () => this.sockets.delete(socket));
     const handshake = await readUserId(socket, this.config.maxIdLineBytes, this.config.idLineTimeoutMs);
@@ -141,9 +152,13 @@ export class Gateway {
     this.advanceTo(marker);
   }
 
-  /** A batch of this term that does not follow the last one handled. */
+  /**
+   * A batch that follows one this gateway never handled. Only moving back is allowed: a new
+   * term may repeat batches (Redis lost its last writes), and notifications already sent
+   * are then dropped by sequence number.
+   */
   private isGap(marker: BatchMarker): boolean {
-    const gap = marker.term === this.term && marker.batchSeq > this.lastBatch && marker.previousSeq !== this.lastBatch;
+    const gap = this.synced && marker.previousSeq > this.lastBatch;
     if (gap) this.counters.add('gaps');
     return gap;
   }
@@ -170,7 +185,7 @@ export class Gateway {
     if (epoch > this.epoch) {
       this.logger.info({ epoch }, 'the sequence was reset: starting again from 1');
       this.epoch = epoch;
-      for (const session of this.sessions.all()) session.lastSeq = 0;
+      for (const session of this.sessions.all()) session.restart();
       this.term = 0;
       this.lastBatch = 0;
       this.progress.rebase(0);
@@ -221,17 +236,21 @@ export class Gateway {
       this.connectedOnce = true;
       return;
     }
-    if (this.catchingUp) void this.catchUp();
+    if (!this.catchingUp) return;
+    if (this.catchUpRunning) this.catchUpAgain = true;
+    else void this.catchUp();
   }
 
   /** Replays the delivery log after `lastBatch`, then what arrived meanwhile, in order. */
   private async catchUp(): Promise<void> {
-    if (this.catchUpRunning) return;
     this.catchUpRunning = true;
+    this.catchUpAgain = false;
     try {
       // ioredis announces 'ready' before it has resubscribed: this waits behind its SUBSCRIBE
       // commands, so that nothing committed from here on can miss both the log and the channels.
       await this.subscriber.subscribe(this.keys.batchEnd);
+      // A reset while away numbers batches from 1 again: start the log from its beginning.
+      this.isCurrentEpoch(Number((await this.redis.hget(this.keys.position, 'epoch')) ?? 0));
       for await (const batch of readDeliveryLog(this.redis, this.keys, this.lastBatch)) {
         if (!this.isCurrentEpoch(batch.marker.epoch)) continue;
         if (this.isGap(batch.marker)) {
@@ -250,6 +269,10 @@ export class Gateway {
       return;
     } finally {
       this.catchUpRunning = false;
+    }
+    if (this.catchUpAgain) {
+      void this.catchUp();
+      return;
     }
     for (const [channel, message] of this.heldBack.splice(0)) this.handle(channel, message);
     this.catchingUp = false;

@@ -9,6 +9,8 @@ export class ProgressReporter {
   private batchSeq = 0;
   private reportedSeq = 0;
   private ackTimer: NodeJS.Timeout | undefined;
+  private heartbeats = 0;
+  private forgotten: () => void = () => undefined;
   private readonly heartbeatTimer: NodeJS.Timeout;
 
   constructor(
@@ -29,6 +31,11 @@ export class ProgressReporter {
     this.ackTimer ??= setTimeout(() => this.sendAck(), this.ackIntervalMs);
   }
 
+  /** Called when a heartbeat finds that the sequencer had dropped this gateway (silent past the TTL). */
+  onForgotten(handler: () => void): void {
+    this.forgotten = handler;
+  }
+
   /** Batches are numbered afresh (a new term or epoch): report from `batchSeq` on. */
   rebase(batchSeq: number): void {
     this.batchSeq = batchSeq;
@@ -45,10 +52,14 @@ export class ProgressReporter {
     const users = this.users();
     const transaction = this.redis.multi().del(presence);
     if (users.length > 0) transaction.sadd(presence, ...users);
-    await transaction
+    const replies = await transaction
       .hset(this.keys.gateways, this.gatewayId, Date.now())
       .publish(this.keys.gatewayEvents, this.ack())
       .exec();
+    // HSET creates the field only on the first heartbeat, or after the sequencer removed it.
+    const created = replies?.[replies.length - 2]?.[1] === 1;
+    if (created && this.heartbeats > 0) this.forgotten();
+    this.heartbeats++;
   }
 
   close(): void {

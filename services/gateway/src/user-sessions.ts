@@ -9,7 +9,9 @@ export interface UserSession {
   /** Sequence number of the last notification written; anything up to it is dropped. */
   lastSeq: number;
   /** The batch this gateway had reached when the user joined: older deliveries are not the user's. */
-  readonly joinedAfterBatch: number;
+  joinedAfterBatch: number;
+  /** A new sequence (an operator's reset) starts: numbers begin again at 1. */
+  restart(): void;
   /** Settles once the user's channel is subscribed and the user announced online. */
   joined: Promise<void>;
   /** True once `joined` has settled successfully. */
@@ -55,6 +57,10 @@ export class UserSessions {
     if (!session) {
       const created: UserSession = {
         userId, sockets: new Set(), lastSeq: 0, joinedAfterBatch: currentBatch, joined: Promise.resolve(), announced: false,
+        restart() {
+          this.lastSeq = 0;
+          this.joinedAfterBatch = 0;
+        },
       };
       created.joined = this.join(channel, userId).then(() => {
         created.announced = true;

@@ -71,7 +71,7 @@ test('every connection of the same user receives; the user leaves with the last 
   let seq = 1;
   await eventually(async () => {
     await redis.publish(keys.userChannel(5), encodeDelivery(0, [`${++seq}|B`]));
-    assert.ok(events.some((e) => e.kind === 'leave' && e.userId === 5));
+    assert.ok(events.some((e) => e.kind === 'leave' && e.userId === 5), 'user 5 left');
   });
   await eventually(async () => assert.equal(await redis.sismember(keys.presence(gatewayId), '5'), 0));
   await eventually(async () => assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(0, [`${++seq}|B`])), 0, 'unsubscribed'));
@@ -89,7 +89,7 @@ test('a client that shuts down its sending side after its id line still receives
 test('reports progress after each batch end it receives', async () => {
   const { keys, events, gatewayId } = await start('gw-ack');
   await redis.publish(keys.batchEnd, '0 1 0 17');
-  await eventually(() => assert.ok(events.some((e) => e.kind === 'ack' && e.gatewayId === gatewayId && e.batchSeq === 17)));
+  await eventually(() => assert.ok(events.some((e) => e.kind === 'ack' && e.gatewayId === gatewayId && e.batchSeq === 17), 'batch 17 acknowledged'));
 });
 
 test('rejects a client whose id line is not a user id, or that sends none in time', async () => {
@@ -97,14 +97,14 @@ test('rejects a client whose id line is not a user id, or that sends none in tim
   const garbage = await client('hello\r\n');
   const silent = await client('');
   const good = await client('  8 \r\n');
-  await eventually(() => assert.ok(garbage.closed && silent.closed));
+  await eventually(() => assert.ok(garbage.closed && silent.closed, 'both bad clients were disconnected'));
   assert.equal(good.closed, false);
   assert.equal(service.gateway.counters.get('clientsRejected'), 2);
   await eventually(async () => {
     const reasons = (await redis.lrange(keys.rejected, 0, -1)).map((entry) => (JSON.parse(entry) as { reason: string }).reason);
     assert.equal(reasons.length, 2);
-    assert.ok(reasons.some((reason) => reason.includes('not a positive integer')));
-    assert.ok(reasons.some((reason) => reason.includes('no user id within 200 ms')));
+    assert.ok(reasons.some((reason) => reason.includes('not a positive integer')), 'garbage id rejected');
+    assert.ok(reasons.some((reason) => reason.includes('no user id within 200 ms')), 'silent client rejected');
   });
 });
 
@@ -125,7 +125,7 @@ test('disconnects a client that cannot keep up, without holding up the others', 
   assert.equal(dropped(), 1, 'the slow client was dropped');
   // A paused socket notices the close only once it reads again.
   slow.socket.resume();
-  await eventually(() => assert.ok(slow.closed));
-  await eventually(() => assert.ok(fast.received.startsWith('1|B\r\n2|B\r\n')));
+  await eventually(() => assert.ok(slow.closed, 'the slow client sees the close'));
+  await eventually(() => assert.ok(fast.received.startsWith('1|B\r\n2|B\r\n'), 'the fast client is served'));
   assert.equal(fast.closed, false);
 });

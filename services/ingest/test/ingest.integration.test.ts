@@ -56,7 +56,7 @@ test('rejects malformed, oversized and unterminated lines with a logged, stored 
     return stored;
   });
   assert.deepEqual(rejected.map((r) => r.input).sort(), ['101 bytes', '2|X|1', '3|S|', 'not an event'].sort());
-  assert.ok(rejected.every((r) => r.reason.startsWith('event source: ')));
+  assert.ok(rejected.every((r) => r.reason.startsWith('event source: ')), 'reasons name the event source');
   assert.equal(service.ingest.counters.get('eventsRejected'), 4);
 });
 
@@ -66,7 +66,7 @@ test('stops reading the source while the sequencer is behind, and goes on when i
   const total = 200_000;
   const text = Array.from({ length: total }, (_, i) => `${i + 1}|B\r\n`).join('');
   void source.write(text);
-  await eventually(() => assert.ok(service.ingest.counters.get('pauses') > 0));
+  await eventually(() => assert.ok(service.ingest.counters.get('pauses') > 0, 'the source was paused'));
   await new Promise((resolve) => setTimeout(resolve, 200));
   const held = await redis.xlen(keys.events);
   // One socket read (64 KiB, about 7,000 events here) is appended whole before the pause takes effect.

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { Worker } from 'bullmq';
-import { connectRedis, disconnectRedis, keysFor, RejectionLog, type Config, type Logger } from '@follower-maze/shared';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { closeWithin, connectRedis, disconnectRedis, keysFor, RejectionLog, type Config, type Logger } from '@follower-maze/shared';
 import { defineCommitScript } from './commit-script.ts';
 import { GatewayTracker } from './gateway-tracker.ts';
 import { loadFollowGraph } from './graph-loader.ts';
@@ -8,6 +8,9 @@ import { OPERATIONS_QUEUE, type Operation, type ResetRequest } from '@follower-m
 import { resetSequence } from './reset-script.ts';
 import { Sequencer, type SequencerExit } from './sequencer.ts';
 import { StreamReader } from './stream-reader.ts';
+
+/** How long the operations worker may take to close before its connection is simply dropped. */
+const WORKER_CLOSE_LIMIT_MS = 2000;
 
 export type TermExit = SequencerExit | 'reset' | 'redis-reconnected';
 
@@ -71,10 +74,18 @@ export class ActiveTerm {
         sequencer.replayPending();
         return { replaying: true, nextSeq: sequencer.nextSeq };
       }
+      const { epoch: requestedEpoch } = job.data as ResetRequest;
+      if (requestedEpoch !== position.epoch) {
+        // Late or repeated: retrying cannot make it right, and it must not stop this term.
+        throw new UnrecoverableError(`reset requested for epoch ${requestedEpoch}, the epoch is ${position.epoch}`);
+      }
       await sequencer.close();
-      const result = await resetSequence(redis, keys, token, (job.data as ResetRequest).epoch);
-      endWith('reset');
-      return result;
+      try {
+        return await resetSequence(redis, keys, token, requestedEpoch);
+      } finally {
+        // Reset or refused, this term's state is no longer the truth: the next term reloads.
+        endWith('reset');
+      }
     }, { connection: jobsConnection, prefix: keys.jobsPrefix, concurrency: 1 });
     worker.on('error', (error) => logger.warn({ err: error.message }, 'operations worker error'));
     redis.once('reconnecting', () => endWith('redis-reconnected'));
@@ -87,7 +98,8 @@ export class ActiveTerm {
   async close(): Promise<void> {
     await this.sequencer.close();
     this.tracker.close();
-    await this.worker.close();
+    // Lets a running reset job record its outcome, but never waits for ever (a restarting Redis).
+    await closeWithin(this.worker.close(), WORKER_CLOSE_LIMIT_MS);
     await this.rejections.flush();
     for (const connection of this.connections) await disconnectRedis(connection);
   }

@@ -33,32 +33,46 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
   let active: ActiveTerm | undefined;
   let stopCounters = () => undefined as void;
 
-  const holdLease = async (term: ActiveTerm) => {
-    let renewedAt = Date.now();
-    while (!closing && active === term) {
-      await delay(RENEW_INTERVAL_MS);
-      const held = await lease.renew().catch(() => undefined);
-      if (held) renewedAt = Date.now();
-      // Not renewed (or no answer for most of a TTL): another process may lead by now.
-      if (held === false || Date.now() - renewedAt > LEASE_TTL_MS * 0.8) {
-        logger.warn({ token: lease.token }, 'lease lost: stepping down');
-        return;
+  /**
+   * Renews the lease from the moment it is won, through the term's start-up (loading a
+   * large follow graph can take longer than the TTL) until the term ends. Resolves when
+   * the lease is lost: not renewed, or no answer for most of a TTL.
+   */
+  const keepLease = () => {
+    let held = true;
+    const lost = (async () => {
+      let renewedAt = Date.now();
+      while (!closing && held) {
+        await delay(RENEW_INTERVAL_MS);
+        if (!held) return;
+        const renewed = await lease.renew().catch(() => undefined);
+        if (renewed) renewedAt = Date.now();
+        if (renewed === false || Date.now() - renewedAt > LEASE_TTL_MS * 0.8) {
+          logger.warn('lease lost: stepping down');
+          return;
+        }
       }
-    }
+    })();
+    return { lost, stop: () => (held = false) };
   };
 
   const lead = async () => {
-    const term = await ActiveTerm.begin(config, logger, lease.token);
-    if (closing) return term.close();
-    active = term;
-    stopCounters = logCountersEvery(term.sequencer.counters, config.metricsIntervalMs, logger);
-    const exit = await Promise.race([term.ended, holdLease(term).then(() => 'lease-lost' as const)]);
-    active = undefined;
-    stopCounters();
-    await term.close();
-    // A term that ended for a reason of its own (reset, Redis reconnect) lets the lease go at once.
-    await lease.release().catch(() => undefined);
-    logger.info({ exit, nextSeq: term.sequencer.nextSeq, counters: term.sequencer.counters.snapshot() }, 'term ended');
+    const renewal = keepLease();
+    try {
+      const term = await ActiveTerm.begin(config, logger, lease.token);
+      if (closing) return await term.close();
+      active = term;
+      stopCounters = logCountersEvery(term.sequencer.counters, config.metricsIntervalMs, logger);
+      const exit = await Promise.race([term.ended, renewal.lost.then(() => 'lease-lost' as const)]);
+      active = undefined;
+      stopCounters();
+      await term.close();
+      logger.info({ exit, nextSeq: term.sequencer.nextSeq, counters: term.sequencer.counters.snapshot() }, 'term ended');
+    } finally {
+      renewal.stop();
+      // A term that ended for a reason of its own (reset, Redis reconnect) lets the lease go at once.
+      await lease.release().catch(() => undefined);
+    }
   };
 
   const loop = (async () => {

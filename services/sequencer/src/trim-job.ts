@@ -1,8 +1,10 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Keys, Logger } from '@follower-maze/shared';
+import { closeWithin, type Keys, type Logger } from '@follower-maze/shared';
 
 const QUEUE = 'maintenance';
+/** How long BullMQ may take to close before its connections are simply dropped. */
+const CLOSE_LIMIT_MS = 2000;
 const TRIM_JOB = 'trim-events';
 
 /**
@@ -53,8 +55,8 @@ export class TrimJob {
   }
 
   async close(): Promise<void> {
-    await this.worker.close();
-    await this.queue.close();
+    await closeWithin(this.worker.close(true), CLOSE_LIMIT_MS);
+    await closeWithin(this.queue.close(), CLOSE_LIMIT_MS);
     for (const connection of this.connections) connection.disconnect();
   }
 }
