@@ -24,3 +24,13 @@ export async function ensureSequencerGroup(redis: Redis, keys: Keys): Promise<vo
     if (!(error as Error).message.includes('BUSYGROUP')) throw error;
   }
 }
+
+/** The fields XINFO GROUPS reports for one consumer group (`lag`, `last-delivered-id`, ...), or undefined. */
+export function groupInfo(groupsReply: unknown, group: string): Map<string, unknown> | undefined {
+  for (const info of (groupsReply ?? []) as unknown[][]) {
+    const fields = new Map<string, unknown>();
+    for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1]);
+    if (fields.get('name') === group) return fields;
+  }
+  return undefined;
+}

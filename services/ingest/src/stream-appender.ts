@@ -1,12 +1,10 @@
 import type { Redis } from 'ioredis';
-import { EVENT_LINES_FIELD, joinEventLines, type IngestConfig, type Keys } from '@follower-maze/shared';
+import { EVENT_LINES_FIELD, groupInfo, joinEventLines, type IngestConfig, type Keys } from '@follower-maze/shared';
 
 /** While paused, how often the sequencer's progress is checked. */
 const BACKLOG_POLL_MS = 10;
 /** After a failed append, how long before the kept lines are tried again. */
 const APPEND_RETRY_MS = 200;
-
-type GroupInfo = (string | number | null)[];
 
 /**
  * Packs accepted event lines into stream entries (many events per XADD) and tells its
@@ -79,7 +77,7 @@ export class StreamAppender {
       if (appended?.[0]) throw appended[0];
       this.eventsAppended += lines.length;
       this.entriesAppended++;
-      if (!groups?.[0]) this.unreadEntries = unreadEntriesOf(groups?.[1] as GroupInfo[], this.keys.sequencerGroup);
+      if (!groups?.[0]) this.unreadEntries = unreadEntriesOf(groups?.[1], this.keys.sequencerGroup);
     } catch (error) {
       this.pending = lines.concat(this.pending);
       this.flushTimer ??= setTimeout(() => this.flush(), APPEND_RETRY_MS);
@@ -104,8 +102,7 @@ export class StreamAppender {
 
   private async pollBacklog(): Promise<void> {
     try {
-      const groups = (await this.redis.xinfo('GROUPS', this.keys.events)) as GroupInfo[];
-      this.unreadEntries = unreadEntriesOf(groups, this.keys.sequencerGroup);
+      this.unreadEntries = unreadEntriesOf(await this.redis.xinfo('GROUPS', this.keys.events), this.keys.sequencerGroup);
     } catch {
       // Redis is away; poll again.
     }
@@ -122,13 +119,7 @@ export class StreamAppender {
 }
 
 /** The group's `lag`: entries appended that the sequencer has not read. */
-function unreadEntriesOf(groups: GroupInfo[] | undefined, group: string): number {
-  for (const info of groups ?? []) {
-    const fields = new Map<string, string | number | null>();
-    for (let i = 0; i + 1 < info.length; i += 2) fields.set(String(info[i]), info[i + 1] ?? null);
-    if (fields.get('name') !== group) continue;
-    const lag = fields.get('lag');
-    return typeof lag === 'number' ? lag : 0;
-  }
-  return 0;
+function unreadEntriesOf(groupsReply: unknown, group: string): number {
+  const lag = groupInfo(groupsReply, group)?.get('lag');
+  return typeof lag === 'number' ? lag : 0;
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ensureSequencerGroup, splitEventLines, type Keys } from '@follower-maze/shared';
+import { ensureSequencerGroup, groupInfo, splitEventLines, type Keys } from '@follower-maze/shared';
 import { asFenced, FENCE_LUA } from './fence.ts';
 
 export interface StreamEntry {
@@ -51,12 +51,8 @@ export class StreamReader {
 
   async start(): Promise<void> {
     await ensureSequencerGroup(this.redis, this.keys);
-    const groups = (await this.redis.xinfo('GROUPS', this.keys.events)) as (string | number | null)[][];
-    for (const info of groups) {
-      if (info[info.indexOf('name') + 1] === this.keys.sequencerGroup) {
-        this.lastDeliveredId = String(info[info.indexOf('last-delivered-id') + 1]);
-      }
-    }
+    const group = groupInfo(await this.redis.xinfo('GROUPS', this.keys.events), this.keys.sequencerGroup);
+    this.lastDeliveredId = String(group?.get('last-delivered-id') ?? '0-0');
   }
 
   /** Rewinds to the oldest pending entry, for an operator's replay. */
