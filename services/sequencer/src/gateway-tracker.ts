@@ -116,22 +116,20 @@ export class GatewayTracker implements GatewayProgress {
 
   private apply(event: GatewayEvent): void {
     const { gatewayId } = event;
-    // A gateway this sequencer does not know (new, or taken for dead while it was paused or
-    // cut off): its heartbeat has re-asserted its users in Redis, so read them.
-    if (event.kind !== 'gone' && !this.lastSeenMs.has(gatewayId) && this.started && !this.heldBack) {
-      void this.resynchronize();
+    if (event.kind !== 'gone') {
+      // A gateway this sequencer does not know (new, or taken for dead while it was paused or
+      // cut off): its heartbeat has re-asserted its users in Redis, so read them.
+      if (!this.lastSeenMs.has(gatewayId) && this.started && !this.heldBack) void this.resynchronize();
+      this.lastSeenMs.set(gatewayId, Date.now());
     }
     switch (event.kind) {
       case 'join':
-        this.lastSeenMs.set(gatewayId, Date.now());
         this.router.join(gatewayId, event.userId);
         return;
       case 'leave':
-        this.lastSeenMs.set(gatewayId, Date.now());
         this.router.leave(gatewayId, event.userId);
         return;
       case 'ack':
-        this.lastSeenMs.set(gatewayId, Date.now());
         this.acknowledged.set(gatewayId, event.batchSeq);
         this.window.acknowledge(gatewayId, event.batchSeq);
         this.wakeWaiters();

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { connectRedis, disconnectRedis, keysFor, logCountersEvery, type Config, type Logger } from '@follower-maze/shared';
 import { ActiveTerm } from './active-term.ts';
 import { LeaderLease } from './leader-lease.ts';
@@ -109,8 +110,4 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
       await disconnectRedis(redis);
     },
   };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Counters, parseEvent, type Logger, type MazeEvent, type RejectionLog, type SequencerConfig } from '@follower-maze/shared';
 import { Batch } from './core/batch.ts';
 import { InFlightWindow } from './core/in-flight-window.ts';
@@ -30,12 +31,6 @@ export interface GatewayProgress {
   slowestAcknowledged(latest: number): number;
 }
 
-/** A stream entry read but not yet acknowledged, with the highest sequence number it holds. */
-interface OpenEntry {
-  readonly id: string;
-  readonly maxSeq: number;
-}
-
 /**
  * The single consumer of the event stream: restores order, applies the follow graph,
  * routes each notification to its recipients' channels and commits its position with
@@ -45,10 +40,14 @@ export class Sequencer {
   readonly counters = new Counters<SequencerCounter>();
   readonly router = new Router();
   readonly window = new InFlightWindow();
-  private reorder: ReorderBuffer<MazeEvent>;
-  private openEntries: OpenEntry[] = [];
-  private readonly openIds = new Set<string>();
+  private readonly reorder: ReorderBuffer<MazeEvent>;
+  /** Stream entries read but not yet acknowledged, oldest first: id -> highest sequence number held. */
+  private readonly openEntries = new Map<string, number>();
   private lastReadId = '0-0';
+  /** The last batch committed with events in it. */
+  private previousBatchSeq: number;
+  /** The position Redis holds, as far as this sequencer knows: every commit must start from it. */
+  private committedNextSeq: number;
   private closing = false;
   private lastResetHintMs = 0;
   private loop: Promise<SequencerExit> | undefined;
@@ -66,11 +65,6 @@ export class Sequencer {
     this.previousBatchSeq = position.batchSeq;
     this.committedNextSeq = position.nextSeq;
   }
-
-  /** The last batch committed with events in it. */
-  private previousBatchSeq: number;
-  /** The position Redis holds, as far as this sequencer knows: every commit must start from it. */
-  private committedNextSeq: number;
 
   get nextSeq(): number {
     return this.reorder.nextSeq;
@@ -122,14 +116,13 @@ export class Sequencer {
     await this.waitForRoom();
     const nextSeq = this.reorder.nextSeq;
     const ackIds: string[] = [];
-    this.openEntries = this.openEntries.filter((entry) => {
-      if (entry.maxSeq >= nextSeq) return true;
-      ackIds.push(entry.id);
-      this.openIds.delete(entry.id);
-      return false;
-    });
+    for (const [id, maxSeq] of this.openEntries) {
+      if (maxSeq >= nextSeq) continue;
+      ackIds.push(id);
+      this.openEntries.delete(id);
+    }
     if (batch.isEmpty && ackIds.length === 0) return;
-    const trimId = this.openEntries[0]?.id ?? this.lastReadId;
+    const trimId = this.openEntries.keys().next().value ?? this.lastReadId;
     const bytesByUser = await this.commitUntilDone({
       batch, startNextSeq: this.committedNextSeq, nextSeq, ackIds, trimId, previousBatchSeq: this.previousBatchSeq,
       deliveryLogMinSeq: this.gateways.slowestAcknowledged(nextSeq - 1) + 1,
@@ -145,8 +138,8 @@ export class Sequencer {
 
   /**
    * The batch is already applied in memory, so its commit is retried until it lands:
-   * giving up would leave memory ahead of Redis. Repeating it is harmless (sets and
-   * position are idempotent, gateways drop a delivery whose batch they have seen).
+   * giving up would leave memory ahead of Redis. Repeating it is harmless: the script
+   * changes nothing for a batch already committed (compare-and-set on the position).
    */
   private async commitUntilDone(request: CommitRequest): Promise<Map<number, number>> {
     for (;;) {
@@ -166,7 +159,7 @@ export class Sequencer {
    * An entry read again while it is still open (an operator's replay) is already in.
    */
   private absorb(entry: StreamEntry): void {
-    if (this.openIds.has(entry.id)) return;
+    if (this.openEntries.has(entry.id)) return;
     this.lastReadId = entry.id;
     let maxSeq = 0;
     for (const line of entry.lines) {
@@ -192,8 +185,7 @@ export class Sequencer {
         if (outcome === 'already-applied') this.hintAtReset(seq);
       }
     }
-    this.openEntries.push({ id: entry.id, maxSeq });
-    this.openIds.add(entry.id);
+    this.openEntries.set(entry.id, maxSeq);
   }
 
   /** A source that starts again from 1 is the common case of this: say what to do, now and then. */
@@ -223,8 +215,4 @@ export class Sequencer {
     }
     this.window.record(batchSeq, bytesByGateway);
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { keysFor } from '@follower-maze/shared';
@@ -37,7 +38,7 @@ export async function waitUntilReady(target: ReadinessTarget): Promise<void> {
         Number(subscribers[1]) < 1 && 'sequencer',
       ].filter(Boolean).join(', ');
       if (!missing) return;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await delay(POLL_MS);
     }
     throw new Error(`stack not ready after ${READY_TIMEOUT_MS} ms: waiting for ${missing}`);
   } finally {

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -61,7 +62,7 @@ async function waitForPing(url: string): Promise<void> {
         if ((await client.ping()) === 'PONG') return;
       } catch {
         client.disconnect();
-        await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+        await delay(READY_POLL_MS);
       }
     }
     throw new Error(`redis at ${url} did not answer within ${READY_TIMEOUT_MS} ms`);
