@@ -14,3 +14,4 @@ export * from './operations.ts';
 export * from './tcp-listen.ts';
 export * from './restart-backoff.ts';
 export * from './bounded-close.ts';
+export * from './waiters.ts';

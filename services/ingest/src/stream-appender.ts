@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { EVENT_LINES_FIELD, groupInfo, joinEventLines, type IngestConfig, type Keys } from '@follower-maze/shared';
+import { EVENT_LINES_FIELD, groupInfo, joinEventLines, Waiters, type IngestConfig, type Keys } from '@follower-maze/shared';
 
 /** While paused, how often the sequencer's progress is checked. */
 const BACKLOG_POLL_MS = 10;
@@ -17,7 +17,7 @@ export class StreamAppender {
   private appendsInFlight = 0;
   private unreadEntries = 0;
   private pollTimer: NodeJS.Timeout | undefined;
-  private idle: (() => void)[] = [];
+  private readonly idle = new Waiters();
   private wasBlocked = false;
   eventsAppended = 0;
   entriesAppended = 0;
@@ -56,7 +56,7 @@ export class StreamAppender {
   async drain(): Promise<void> {
     this.flush();
     if (this.appendsInFlight === 0) return;
-    await new Promise<void>((resolve) => this.idle.push(resolve));
+    await this.idle.wait();
   }
 
   close(): void {
@@ -85,7 +85,7 @@ export class StreamAppender {
     } finally {
       this.appendsInFlight--;
       this.updateBackPressure();
-      if (this.appendsInFlight === 0) this.wakeIdle();
+      if (this.appendsInFlight === 0) this.idle.wakeAll();
     }
   }
 
@@ -109,12 +109,6 @@ export class StreamAppender {
     this.pollTimer = undefined;
     this.updateBackPressure();
     if (!this.blocked && this.pending.length > 0) this.flush();
-  }
-
-  private wakeIdle(): void {
-    const waiters = this.idle;
-    this.idle = [];
-    for (const wake of waiters) wake();
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { decodeGatewayEvent, type GatewayEvent, type Keys, type Logger } from '@follower-maze/shared';
+import { decodeGatewayEvent, Waiters, type GatewayEvent, type Keys, type Logger } from '@follower-maze/shared';
 import type { InFlightWindow } from './core/in-flight-window.ts';
 import type { Router } from './core/router.ts';
 import type { GatewayProgress } from './sequencer.ts';
@@ -16,7 +16,7 @@ export class GatewayTracker implements GatewayProgress {
   private readonly lastSeenMs = new Map<string, number>();
   /** The last batch each gateway said it received; absent until it says. */
   private readonly acknowledged = new Map<string, number>();
-  private progressWaiters: (() => void)[] = [];
+  private readonly progressWaiters = new Waiters();
   /** Gateway events held while the snapshot loads; undefined when they apply at once. */
   private heldBack: GatewayEvent[] | undefined;
   private started = false;
@@ -71,13 +71,7 @@ export class GatewayTracker implements GatewayProgress {
 
   /** Resolves when a gateway reports progress or goes away, or after `timeoutMs`. */
   progress(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.progressWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return this.progressWaiters.wait(timeoutMs);
   }
 
   slowestAcknowledged(latest: number): number {
@@ -91,7 +85,7 @@ export class GatewayTracker implements GatewayProgress {
   close(): void {
     clearInterval(this.sweepTimer);
     this.subscriber.disconnect();
-    this.wakeWaiters();
+    this.progressWaiters.wakeAll();
   }
 
   /** Makes presence what Redis says it is: joins what is missing, leaves what is gone. */
@@ -132,7 +126,7 @@ export class GatewayTracker implements GatewayProgress {
       case 'ack':
         this.acknowledged.set(gatewayId, event.batchSeq);
         this.window.acknowledge(gatewayId, event.batchSeq);
-        this.wakeWaiters();
+        this.progressWaiters.wakeAll();
         return;
       case 'gone':
         this.forget(gatewayId);
@@ -157,16 +151,10 @@ export class GatewayTracker implements GatewayProgress {
     this.acknowledged.delete(gatewayId);
     this.router.dropGateway(gatewayId);
     this.window.forget(gatewayId);
-    this.wakeWaiters();
+    this.progressWaiters.wakeAll();
   }
 
   private async forgetInRedis(gatewayId: string): Promise<void> {
     await this.redis.multi().hdel(this.keys.gateways, gatewayId).del(this.keys.presence(gatewayId)).exec();
-  }
-
-  private wakeWaiters(): void {
-    const waiters = this.progressWaiters;
-    this.progressWaiters = [];
-    for (const wake of waiters) wake();
   }
 }
