@@ -34,3 +34,10 @@ export function groupInfo(groupsReply: unknown, group: string): Map<string, unkn
   }
   return undefined;
 }
+
+/** Orders two stream entry ids (`<ms>-<seq>`): negative when `a` comes first. */
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs = 0, aSeq = 0] = a.split('-').map(Number);
+  const [bMs = 0, bSeq = 0] = b.split('-').map(Number);
+  return aMs - bMs || aSeq - bSeq;
+}

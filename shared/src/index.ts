@@ -15,3 +15,4 @@ export * from './tcp-listen.ts';
 export * from './restart-backoff.ts';
 export * from './bounded-close.ts';
 export * from './waiters.ts';
+export * from './wait-report.ts';

@@ -30,6 +30,12 @@ export interface Keys {
   readonly rejected: string;
   /** Prefix of BullMQ's keys (maintenance jobs). */
   readonly jobsPrefix: string;
+  /** String with a short TTL: what one process is waiting for, as JSON, while it waits. */
+  waits(processName: string): string;
+  /** SCAN pattern of every process's `waits` key. */
+  readonly waitsPattern: string;
+  /** Capped list of sequence ranges an operator (or the gap timeout) skipped, newest first. */
+  readonly skipped: string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -47,5 +53,8 @@ export function keysFor(prefix: string): Keys {
     userChannel: (userId: number) => `${prefix}:user:${userId}`,
     rejected: `${prefix}:rejected`,
     jobsPrefix: `${prefix}:jobs`,
+    waits: (processName: string) => `${prefix}:waits:${processName}`,
+    waitsPattern: `${prefix}:waits:*`,
+    skipped: `${prefix}:skipped`,
   });
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
-  Counters, listenOn, LineSplitter, parseEvent, type IngestConfig, type Keys, type Logger, type RejectionLog,
+  Counters, listenOn, LineSplitter, parseEvent, type IngestConfig, type Keys, type Logger, type RejectionLog, type WaitReport,
 } from '@follower-maze/shared';
 import { StreamAppender } from './stream-appender.ts';
 
@@ -25,11 +25,10 @@ export class EventIngest {
     private readonly config: IngestConfig,
     private readonly rejections: RejectionLog,
     private readonly logger: Logger,
+    waits: WaitReport,
   ) {
-    this.appender = new StreamAppender(redis, keys, config, (paused) => this.setPaused(paused), (error) => {
-      this.counters.add('appendErrors');
-      logger.error({ err: error.message }, 'append to the event stream failed; lines kept for the next append');
-    });
+    // A refusal is said by the wait report while it lasts (not once per retry); here it is counted.
+    this.appender = new StreamAppender(redis, keys, config, (paused) => this.setPaused(paused), () => this.counters.add('appendErrors'), waits);
     this.server = createServer((socket) => this.accept(socket));
   }
 

@@ -1,4 +1,6 @@
-import { connectRedis, disconnectRedis, ensureSequencerGroup, keysFor, logCountersEvery, RejectionLog, type Config, type Logger } from '@follower-maze/shared';
+import {
+  connectRedis, disconnectRedis, ensureSequencerGroup, keysFor, logCountersEvery, processName, RejectionLog, WaitReport, type Config, type Logger,
+} from '@follower-maze/shared';
 import { EventIngest } from './event-ingest.ts';
 
 export interface IngestService {
@@ -13,7 +15,8 @@ export async function startIngestService(config: Config, logger: Logger): Promis
   const redis = connectRedis(config.redisUrl, 'ingest', logger);
   await ensureSequencerGroup(redis, keys);
   const rejections = new RejectionLog(redis, keys.rejected, 'ingest', logger);
-  const ingest = new EventIngest(redis, keys, config.ingest, rejections, logger);
+  const waits = new WaitReport(redis, keys.waits(processName('ingest')), logger);
+  const ingest = new EventIngest(redis, keys, config.ingest, rejections, logger, waits);
   const port = await ingest.listen(config.listenHost, config.eventPort);
   const stopCounters = logCountersEvery(ingest.counters, config.metricsIntervalMs, logger);
   logger.info({ port }, 'ingest listening for the event source');
@@ -24,6 +27,7 @@ export async function startIngestService(config: Config, logger: Logger): Promis
       stopCounters();
       await ingest.close();
       await rejections.flush();
+      waits.close();
       logger.info({ counters: ingest.counters.snapshot() }, 'ingest stopped');
       await disconnectRedis(redis);
     },
