@@ -49,6 +49,13 @@ export interface SequencerConfig {
   readonly gatewayTtlMs: number;
   /** How often the stream is trimmed behind the committed offset (a BullMQ job). Default 1000 ms. */
   readonly trimIntervalMs: number;
+  /**
+   * How long the sequencer waits at a missing sequence number, with later events held,
+   * before it skips the missing ones by itself. Default: unset, it waits until the event
+   * arrives or an operator runs `ops skip-gap`. Set, a lost event costs its notifications
+   * instead of stopping the stack; an event that merely comes later than this is dropped.
+   */
+  readonly gapTimeoutMs: number | undefined;
 }
 
 export interface GatewayConfig {
@@ -128,6 +135,7 @@ export function loadConfig(
       maxInFlightBytesPerGateway: int('SEQUENCER_MAX_IN_FLIGHT_BYTES', 8 * 1024 * 1024, '8388608'),
       gatewayTtlMs: int('SEQUENCER_GATEWAY_TTL_MS', 5000, '5000'),
       trimIntervalMs: int('SEQUENCER_TRIM_INTERVAL_MS', 1000, '1000'),
+      gapTimeoutMs: env.get('SEQUENCER_GAP_TIMEOUT_MS').example('30000').asIntPositive(),
     },
     gateway: {
       processes: int('GATEWAYS', 1, '2'),

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { UnrecoverableError, Worker } from 'bullmq';
-import { closeWithin, connectRedis, disconnectRedis, keysFor, RejectionLog, type Config, type Logger } from '@follower-maze/shared';
+import {
+  closeWithin, connectRedis, disconnectRedis, keysFor, RejectionLog, type Config, type Logger, type WaitReport,
+} from '@follower-maze/shared';
 import { defineCommitScript } from './commit-script.ts';
 import { GatewayTracker } from './gateway-tracker.ts';
 import { loadFollowGraph } from './graph-loader.ts';
@@ -11,6 +13,8 @@ import { StreamReader } from './stream-reader.ts';
 
 /** How long the operations worker may take to close before its connection is simply dropped. */
 const WORKER_CLOSE_LIMIT_MS = 2000;
+/** Skipped ranges kept for operators in `<prefix>:skipped`. */
+const KEPT_SKIPPED_RANGES = 1000;
 
 export type TermExit = SequencerExit | 'reset' | 'redis-reconnected';
 
@@ -33,11 +37,11 @@ export class ActiveTerm {
     this.ended = ended;
   }
 
-  static async begin(config: Config, logger: Logger, token: string): Promise<ActiveTerm> {
+  static async begin(config: Config, logger: Logger, token: string, waits: WaitReport): Promise<ActiveTerm> {
     const connections = ['sequencer', 'sequencer-reader', 'sequencer-subscriber', 'sequencer-jobs']
       .map((name) => connectRedis(config.redisUrl, name, logger)) as [Redis, Redis, Redis, Redis];
     try {
-      return await ActiveTerm.load(config, logger, token, connections);
+      return await ActiveTerm.load(config, logger, token, waits, connections);
     } catch (error) {
       for (const connection of connections) connection.disconnect();
       throw error;
@@ -45,7 +49,7 @@ export class ActiveTerm {
   }
 
   private static async load(
-    config: Config, logger: Logger, token: string, connections: [Redis, Redis, Redis, Redis],
+    config: Config, logger: Logger, token: string, waits: WaitReport, connections: [Redis, Redis, Redis, Redis],
   ): Promise<ActiveTerm> {
     const keys = keysFor(config.keyPrefix);
     const [redis, readerConnection, subscriber, jobsConnection] = connections;
@@ -61,7 +65,16 @@ export class ActiveTerm {
       reader,
       defineCommitScript(redis, keys, { token, epoch: position.epoch, term }),
       { progress: (ms) => tracker!.progress(ms), slowestAcknowledged: (latest) => tracker!.slowestAcknowledged(latest) },
-      rejections, config.sequencer, logger, position,
+      {
+        waits,
+        rejections,
+        recordSkipped: (range) => void redis.multi()
+          .lpush(keys.skipped, JSON.stringify({ at: new Date().toISOString(), ...range }))
+          .ltrim(keys.skipped, 0, KEPT_SKIPPED_RANGES - 1)
+          .exec()
+          .catch((error: Error) => logger.warn({ ...range, err: error.message }, 'could not keep the skipped range')),
+      },
+      config.sequencer, logger, position,
     );
     const edges = await loadFollowGraph(redis, keys, sequencer.router.graph);
     tracker = new GatewayTracker(subscriber, redis, keys, sequencer.router, sequencer.window, config.sequencer.gatewayTtlMs, logger);
@@ -70,9 +83,14 @@ export class ActiveTerm {
     let endWith: (exit: TermExit) => void = () => undefined;
     const forced = new Promise<TermExit>((resolve) => (endWith = resolve));
     const worker = new Worker(OPERATIONS_QUEUE, async (job) => {
-      if ((job.name as Operation) === 'replay') {
+      const operation = job.name as Operation;
+      if (operation === 'replay') {
         sequencer.replayPending();
         return { replaying: true, nextSeq: sequencer.nextSeq };
+      }
+      if (operation === 'skip-gap') {
+        const skipped = await sequencer.skipGap();
+        return skipped ? { skipped, nextSeq: sequencer.nextSeq } : { skipped: 'nothing: no event is held behind a missing one', nextSeq: sequencer.nextSeq };
       }
       const { epoch: requestedEpoch } = job.data as ResetRequest;
       if (requestedEpoch !== position.epoch) {

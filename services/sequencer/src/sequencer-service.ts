@@ -1,5 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { connectRedis, disconnectRedis, keysFor, logCountersEvery, type Config, type Logger } from '@follower-maze/shared';
+import {
+  connectRedis, disconnectRedis, keysFor, logCountersEvery, processName, WaitReport, type Config, type Logger,
+} from '@follower-maze/shared';
 import { ActiveTerm } from './active-term.ts';
 import { LeaderLease } from './leader-lease.ts';
 import { TrimJob } from './trim-job.ts';
@@ -28,6 +30,7 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
   const keys = keysFor(config.keyPrefix);
   const redis = connectRedis(config.redisUrl, 'sequencer-lease', logger);
   const lease = new LeaderLease(redis, keys.sequencerLease, LEASE_TTL_MS);
+  const waits = new WaitReport(redis, keys.waits(processName('sequencer')), logger);
   const trimJob = new TrimJob(redis, keys, config.sequencer.trimIntervalMs, logger);
   await trimJob.start();
   let closing = false;
@@ -46,10 +49,17 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
       while (!closing && held) {
         await delay(RENEW_INTERVAL_MS);
         if (!held) return;
-        const renewed = await lease.renew().catch(() => undefined);
-        if (renewed) renewedAt = Date.now();
+        const renewed = await lease.renew().catch((error: Error) => {
+          waits.begin('lease', `Redis to renew the lease (${error.message})`);
+          return undefined;
+        });
+        if (renewed) {
+          renewedAt = Date.now();
+          waits.end('lease');
+        }
         if (renewed === false || Date.now() - renewedAt > LEASE_TTL_MS * 0.8) {
           logger.warn('lease lost: stepping down');
+          waits.end('lease');
           return;
         }
       }
@@ -60,7 +70,7 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
   const lead = async () => {
     const renewal = keepLease();
     try {
-      const term = await ActiveTerm.begin(config, logger, lease.token);
+      const term = await ActiveTerm.begin(config, logger, lease.token, waits);
       if (closing) return await term.close();
       active = term;
       stopCounters = logCountersEvery(term.sequencer.counters, config.metricsIntervalMs, logger);
@@ -79,11 +89,17 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
   const loop = (async () => {
     logger.info('standby: waiting for the sequencer lease');
     while (!closing) {
-      const won = await lease.acquire().catch(() => false);
+      const won = await lease.acquire().catch((error: Error) => {
+        waits.begin('redis', `Redis to answer (${error.message})`);
+        return false;
+      });
       if (!won) {
+        waits.begin('lease', 'the lease (standing by)', { expected: true });
         await delay(STANDBY_POLL_MS);
         continue;
       }
+      waits.end('lease');
+      waits.end('redis');
       try {
         await lead();
       } catch (error) {
@@ -107,6 +123,7 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
       await loop;
       await lease.release().catch(() => undefined);
       await trimJob.close();
+      waits.close();
       await disconnectRedis(redis);
     },
   };

@@ -1,5 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Counters, parseEvent, type Logger, type MazeEvent, type RejectionLog, type SequencerConfig } from '@follower-maze/shared';
+import {
+  Counters, parseEvent, type Logger, type MazeEvent, type RejectionLog, type SequencerConfig, type WaitReport,
+} from '@follower-maze/shared';
 import { Batch } from './core/batch.ts';
 import { InFlightWindow } from './core/in-flight-window.ts';
 import { ReorderBuffer } from './core/reorder-buffer.ts';
@@ -16,10 +18,18 @@ const RETRY_DELAY_MS = 200;
 const PROGRESS_WAIT_MS = 100;
 /** Least time between two hints that the source seems to have started a new sequence. */
 const RESET_HINT_INTERVAL_MS = 10_000;
+const MIB = 1024 * 1024;
 
 export type SequencerCounter =
   | 'entriesRead' | 'eventsApplied' | 'notificationsRouted' | 'commits' | 'replayedEvents'
-  | 'duplicateEvents' | 'beyondWindowEvents' | 'malformedEvents' | 'windowWaits' | 'retries';
+  | 'duplicateEvents' | 'beyondWindowEvents' | 'malformedEvents' | 'windowWaits' | 'retries' | 'skippedEvents';
+
+/** Missing sequence numbers given up on, by an operator or by the gap timeout. */
+export interface SkippedRange {
+  readonly from: number;
+  readonly to: number;
+  readonly reason: 'operator' | 'gap timeout';
+}
 
 export type SequencerExit = 'closed' | 'fenced';
 
@@ -29,6 +39,14 @@ export interface GatewayProgress {
   progress(timeoutMs: number): Promise<void>;
   /** The last batch every live gateway has received (0 while one has not said; `latest` when there is no gateway). */
   slowestAcknowledged(latest: number): number;
+}
+
+/** Where the sequencer reports what it waits for, and keeps the ranges it skipped. */
+export interface SequencerOutlets {
+  readonly waits: WaitReport;
+  readonly rejections: RejectionLog;
+  /** Keeps a skipped range for operators (best effort: the log line is the record that always exists). */
+  recordSkipped(range: SkippedRange): void;
 }
 
 /**
@@ -51,16 +69,24 @@ export class Sequencer {
   private closing = false;
   private lastResetHintMs = 0;
   private loop: Promise<SequencerExit> | undefined;
+  /** The missing sequence number the sequencer waits at, with later events held, and since when. */
+  private gap: { readonly seq: number; readonly sinceMs: number } | undefined;
+  /** Operators' skip-gap requests, answered once the skip is committed. */
+  private skipRequests: ((range: SkippedRange | undefined) => void)[] = [];
+  private readonly rejections: RejectionLog;
+  private readonly waits: WaitReport;
 
   constructor(
     private readonly reader: StreamReader,
     private readonly committer: CommitScript,
     private readonly gateways: GatewayProgress,
-    private readonly rejections: RejectionLog,
+    private readonly outlets: SequencerOutlets,
     private readonly config: SequencerConfig,
     private readonly logger: Logger,
     position: { readonly nextSeq: number; readonly batchSeq: number },
   ) {
+    this.rejections = outlets.rejections;
+    this.waits = outlets.waits;
     this.reorder = new ReorderBuffer(config.reorderWindow, position.nextSeq);
     this.previousBatchSeq = position.batchSeq;
     this.committedNextSeq = position.nextSeq;
@@ -81,38 +107,59 @@ export class Sequencer {
     this.reader.replayPending();
   }
 
+  /** An operator's skip-gap: resolves with the range skipped once committed, or undefined when there was no gap. */
+  skipGap(): Promise<SkippedRange | undefined> {
+    return new Promise((resolve) => this.skipRequests.push(resolve));
+  }
+
+  /** What the sequencer waits at, for `ops status`. */
+  get waitingAt(): { readonly seq: number; readonly sinceMs: number; readonly held: number } | undefined {
+    return this.gap && { ...this.gap, held: this.reorder.size };
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.reader.close();
     await this.loop;
+    for (const answer of this.skipRequests.splice(0)) answer(undefined);
   }
 
   private async run(): Promise<SequencerExit> {
     while (!this.closing) {
       try {
         await this.step();
+        this.waits.end('redis');
       } catch (error) {
         if (error instanceof FencedError) {
           this.logger.warn({ reason: error.message }, 'refused by the fence: stepping down');
           return 'fenced';
         }
         if (this.closing) break;
-        this.counters.add('retries');
-        this.logger.warn({ err: (error as Error).message }, 'sequencer step failed; retrying');
+        this.retrying('Redis to answer reads', error as Error);
         await delay(RETRY_DELAY_MS);
       }
     }
     return 'closed';
   }
 
+  /** Counted, and said by the wait report while it lasts: a retry every 200 ms must not be a log line every 200 ms. */
+  private retrying(what: string, error: Error): void {
+    this.counters.add('retries');
+    this.logger.debug({ err: error.message }, `${what}: retrying`);
+    this.waits.begin('redis', `${what} (${error.message})`);
+  }
+
   /** One read, one batch, one commit. */
   private async step(): Promise<void> {
     const entries = await this.reader.read(READ_BLOCK_MS);
-    if (entries.length === 0) return;
     this.counters.add('entriesRead', entries.length);
     for (const entry of entries) this.absorb(entry);
     const batch = new Batch();
-    this.reorder.release((event) => this.router.route(event, batch));
+    const route = (event: MazeEvent) => this.router.route(event, batch);
+    this.reorder.release(route);
+    const skipped = this.skipGapIfDue();
+    if (skipped) this.reorder.release(route);
+    this.watchGap();
     await this.waitForRoom();
     const nextSeq = this.reorder.nextSeq;
     const ackIds: string[] = [];
@@ -129,6 +176,8 @@ export class Sequencer {
     });
     this.committedNextSeq = nextSeq;
     this.counters.add('commits');
+    this.waits.end('redis');
+    if (skipped) this.skipped(skipped);
     if (batch.isEmpty) return;
     this.previousBatchSeq = nextSeq - 1;
     this.recordInFlight(nextSeq - 1, bytesByUser);
@@ -147,8 +196,7 @@ export class Sequencer {
         return await this.committer.commit(request);
       } catch (error) {
         if (this.closing || error instanceof FencedError) throw error;
-        this.counters.add('retries');
-        this.logger.warn({ err: (error as Error).message }, 'commit failed; retrying');
+        this.retrying('Redis to accept the commit', error as Error);
         await delay(RETRY_DELAY_MS);
       }
     }
@@ -199,11 +247,51 @@ export class Sequencer {
     );
   }
 
+  /** Skips the missing sequence numbers when an operator asked, or when the gap timeout has passed. */
+  private skipGapIfDue(): SkippedRange | undefined {
+    const timedOut = this.gap !== undefined && this.config.gapTimeoutMs !== undefined &&
+      Date.now() - this.gap.sinceMs >= this.config.gapTimeoutMs;
+    if (this.skipRequests.length === 0 && !timedOut) return undefined;
+    const range = this.reorder.skipGap();
+    const reason = this.skipRequests.length > 0 ? 'operator' : 'gap timeout';
+    if (!range) {
+      for (const answer of this.skipRequests.splice(0)) answer(undefined);
+      return undefined;
+    }
+    return { ...range, reason };
+  }
+
+  /** Runs once the skip is committed. */
+  private skipped(range: SkippedRange): void {
+    this.counters.add('skippedEvents', range.to - range.from + 1);
+    this.logger.warn(range, 'skipped missing sequence numbers: their notifications are lost');
+    this.outlets.recordSkipped(range);
+    for (const answer of this.skipRequests.splice(0)) answer(range);
+  }
+
+  /** Notes when the sequencer starts waiting at a missing number, and says so while it lasts. */
+  private watchGap(): void {
+    const seq = this.reorder.nextSeq;
+    if (this.reorder.size === 0) {
+      this.gap = undefined;
+      this.waits.end('gap');
+      return;
+    }
+    if (this.gap?.seq !== seq) {
+      this.waits.end('gap');
+      this.gap = { seq, sinceMs: Date.now() };
+    }
+    this.waits.begin('gap', `event ${seq} (${this.reorder.size} later events held)`);
+  }
+
   private async waitForRoom(): Promise<void> {
     while (this.window.largest() > this.config.maxInFlightBytesPerGateway && !this.closing) {
       this.counters.add('windowWaits');
+      const [gatewayId, bytes] = this.window.slowest()!;
+      this.waits.begin('gateways', `gateway ${gatewayId} to acknowledge ${(bytes / MIB).toFixed(1)} MiB`);
       await this.gateways.progress(PROGRESS_WAIT_MS);
     }
+    this.waits.end('gateways');
   }
 
   private recordInFlight(batchSeq: number, bytesByUser: ReadonlyMap<number, number>): void {

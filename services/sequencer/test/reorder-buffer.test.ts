@@ -55,3 +55,38 @@ test('releases any shuffle within the window in order, each event once', () => {
     assert.deepEqual(released, order.map((_, i) => String(i + 1)));
   }));
 });
+
+test('skipping a gap moves past the missing numbers to the earliest held event, and only then', () => {
+  const buffer = new ReorderBuffer<string>(10, 3);
+  assert.equal(buffer.skipGap(), undefined, 'nothing held: no gap to skip');
+  buffer.insert(7, 'seven');
+  buffer.insert(9, 'nine');
+  assert.deepEqual(buffer.skipGap(), { from: 3, to: 6 });
+  assert.deepEqual(releaseAll(buffer), ['seven']);
+  assert.equal(buffer.nextSeq, 8);
+  assert.equal(buffer.insert(5, 'late'), 'already-applied', 'a skipped number that arrives late is not applied');
+  assert.deepEqual(buffer.skipGap(), { from: 8, to: 8 });
+  assert.deepEqual(releaseAll(buffer), ['nine']);
+  assert.equal(buffer.skipGap(), undefined);
+});
+
+test('after any skips, every held event is released once, in order (property)', () => {
+  fc.assert(fc.property(
+    fc.uniqueArray(fc.integer({ min: 1, max: 60 }), { maxLength: 40 }),
+    fc.array(fc.boolean(), { maxLength: 40 }),
+    (seqs, skips) => {
+      const buffer = new ReorderBuffer<number>(64, 1);
+      const released: number[] = [];
+      seqs.forEach((seq, index) => {
+        buffer.insert(seq, seq);
+        if (skips[index]) buffer.skipGap();
+        buffer.release((item) => released.push(item));
+      });
+      while (buffer.skipGap()) buffer.release((item) => released.push(item));
+      assert.deepEqual([...released].sort((a, b) => a - b), [...released], 'in increasing order');
+      assert.equal(new Set(released).size, released.length, 'none twice');
+      assert.equal(buffer.size, 0, 'nothing left behind');
+      assert.ok(released.every((seq) => seqs.includes(seq)), 'only what was inserted');
+    },
+  ));
+});

@@ -7,7 +7,8 @@ import { defineCommitScript } from '../src/commit-script.ts';
 import { Batch } from '../src/core/batch.ts';
 import { FencedError } from '../src/fence.ts';
 import { LeaderLease } from '../src/leader-lease.ts';
-import { deletePrefix, eventually, silentLogger, testConfig, testRedis, uniquePrefix } from '../../../test/support/redis-fixture.ts';
+import { readStatus, requestOperation } from '../../../tools/ops/src/operations-client.ts';
+import { deletePrefix, eventually, silentLogger, testConfig, testRedis, TEST_REDIS_URL, uniquePrefix } from '../../../test/support/redis-fixture.ts';
 
 const redis = testRedis();
 const cleanups: (() => Promise<void>)[] = [];
@@ -152,4 +153,46 @@ test('a commit from a stale position or a lapsed lease is refused', async () => 
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(await lease.renew(), false, 'a lapsed lease is not taken back by renewing');
   await assert.rejects(committer.commit({ ...request, startNextSeq: 2, nextSeq: 3 }), FencedError);
+});
+
+test('waiting at a missing event is shown by ops status while it lasts; ops skip-gap releases what follows, recorded', async () => {
+  const { prefix, keys } = withCleanup('seq-skip-gap');
+  const gateway = await fakeGateway(keys, 'g1', [1]);
+  const { sequencer } = await start(prefix);
+  await append(keys.events, ['1|B', '2|B', '5|B', '6|P|2|1']);
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 3));
+  const status = await eventually(async () => {
+    const shown = await readStatus(TEST_REDIS_URL, prefix);
+    assert.equal((shown['waiting'] as string[]).length, 1, 'ops status shows one wait');
+    return shown;
+  }, 5000, 100);
+  assert.match((status['waiting'] as string[])[0]!, /^sequencer-.+: waiting for event 3 \(2 later events held\) since \S+ \(\d+ s\)$/);
+  assert.equal(sequencer.waitingAt?.seq, 3);
+  const result = (await requestOperation(TEST_REDIS_URL, prefix, 'skip-gap', 10_000)) as { skipped: unknown; nextSeq: number };
+  assert.deepEqual(result.skipped, { from: 3, to: 4, reason: 'operator' });
+  assert.equal(await committedNextSeq(keys), 7);
+  await eventually(() => assert.deepEqual(gateway.notifications(1), ['1|B', '2|B', '5|B', '6|P|2|1']));
+  const kept = JSON.parse((await redis.lindex(keys.skipped, 0))!) as Record<string, unknown>;
+  assert.deepEqual({ from: kept['from'], to: kept['to'], reason: kept['reason'] }, { from: 3, to: 4, reason: 'operator' });
+  assert.equal(sequencer.counters.get('skippedEvents'), 2);
+  await append(keys.events, ['4|B', '7|B']);
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 8));
+  assert.equal(sequencer.counters.get('duplicateEvents'), 1, 'a skipped event that arrives late is dropped');
+  assert.equal(await sequencer.skipGap(), undefined, 'no gap: nothing skipped');
+  await eventually(async () => assert.deepEqual((await readStatus(TEST_REDIS_URL, prefix))['waiting'], [], 'nothing waited for'), 5000, 100);
+});
+
+test('with SEQUENCER_GAP_TIMEOUT_MS the sequencer skips a gap by itself once it has lasted that long', async () => {
+  const { prefix, keys } = withCleanup('seq-gap-timeout');
+  await fakeGateway(keys, 'g1', [1]);
+  const { sequencer } = await start(prefix, { SEQUENCER_GAP_TIMEOUT_MS: '1500' });
+  await append(keys.events, ['1|B', '3|B']);
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 2));
+  const waitingSince = Date.now();
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 4), 5000);
+  const waitedMs = Date.now() - waitingSince;
+  assert.ok(waitedMs >= 1000, `waited about the timeout first (${waitedMs} ms)`);
+  assert.equal(sequencer.counters.get('skippedEvents'), 1);
+  const kept = JSON.parse((await redis.lindex(keys.skipped, 0))!) as Record<string, unknown>;
+  assert.equal(kept['reason'], 'gap timeout');
 });

@@ -3,9 +3,10 @@ import { stackRedisUrl } from '../../stack/src/stack-redis.ts';
 import { readStatus, requestOperation } from './operations-client.ts';
 
 /**
- * `npm run ops -- <status|replay|reset>`: an operator's commands, against the Redis of
- * the stack (REDIS_URL, or the private one `npm start` runs) and KEY_PREFIX. `reset`
- * starts a new sequence from 1 (stop the event source first).
+ * `npm run ops -- <status|replay|skip-gap|reset>`: an operator's commands, against the
+ * Redis of the stack (REDIS_URL, or the private one `npm start` runs) and KEY_PREFIX.
+ * `skip-gap` gives up on missing sequence numbers; `reset` starts a new sequence from 1
+ * (stop the event source first).
  */
 const OPERATION_TIMEOUT_MS = 30_000;
 const command = process.argv[2] ?? 'status';
@@ -26,6 +27,6 @@ if (command === 'status') {
     process.exit(1);
   }
 } else {
-  console.error(`unknown command ${JSON.stringify(command)}: use status, replay or reset, e.g. npm run ops -- status`);
+  console.error(`unknown command ${JSON.stringify(command)}: use status, replay, skip-gap or reset, e.g. npm run ops -- status`);
   process.exit(2);
 }

@@ -1,6 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { keysFor, OPERATIONS_QUEUE, type Operation, type ResetRequest } from '@follower-maze/shared';
+import { keysFor, OPERATIONS_QUEUE, type Keys, type Operation, type ReportedWait, type ResetRequest } from '@follower-maze/shared';
 
 /**
  * Asks the active sequencer to carry out an operation, as a BullMQ job, and waits for
@@ -33,7 +33,31 @@ export async function requestOperation(redisUrl: string, keyPrefix: string, oper
   }
 }
 
-/** What an operator wants to see first: position, lease, backlog, gateways, rejections. */
+/** Skipped ranges shown by `status`, newest first. */
+const SHOWN_SKIPPED_RANGES = 5;
+
+/** Every process's current waits, as sentences: "sequencer-host-42: waiting for event 1635764 since 21:01:03 (40 s)". */
+export async function readWaits(redis: Redis, keys: Keys): Promise<string[]> {
+  const waitKeys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', keys.waitsPattern, 'COUNT', 1000);
+    cursor = next;
+    waitKeys.push(...found);
+  } while (cursor !== '0');
+  if (waitKeys.length === 0) return [];
+  const reports = await redis.mget(waitKeys);
+  const processPrefix = keys.waits('');
+  return waitKeys.sort().flatMap((key) => {
+    const report = reports[waitKeys.indexOf(key)];
+    if (!report) return [];
+    return (JSON.parse(report) as ReportedWait[]).map(
+      (wait) => `${key.slice(processPrefix.length)}: waiting for ${wait.what} since ${wait.since} (${Math.round(wait.forMs / 1000)} s)`,
+    );
+  });
+}
+
+/** What an operator wants to see first: position, lease, what each process waits for, backlog, gateways, rejections. */
 export async function readStatus(redisUrl: string, keyPrefix: string): Promise<Record<string, unknown>> {
   const keys = keysFor(keyPrefix);
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
@@ -47,7 +71,9 @@ export async function readStatus(redisUrl: string, keyPrefix: string): Promise<R
       redis.llen(keys.rejected),
     ]);
     const pending = await redis.xpending(keys.events, keys.sequencerGroup).catch(() => [0]) as unknown[];
-    return { position, leaseHolder, streamLength, pendingEntries: pending[0], deliveryLogLength, gateways, rejected };
+    const waiting = await readWaits(redis, keys);
+    const skipped = (await redis.lrange(keys.skipped, 0, SHOWN_SKIPPED_RANGES - 1)).map((range) => JSON.parse(range) as unknown);
+    return { position, leaseHolder, waiting, streamLength, pendingEntries: pending[0], deliveryLogLength, gateways, rejected, skipped };
   } finally {
     redis.disconnect();
   }

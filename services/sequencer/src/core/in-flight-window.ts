@@ -39,8 +39,13 @@ export class InFlightWindow {
 
   /** The most bytes any one gateway has in flight. */
   largest(): number {
-    let largest = 0;
-    for (const total of this.totals.values()) largest = Math.max(largest, total);
-    return largest;
+    return this.slowest()?.[1] ?? 0;
+  }
+
+  /** The gateway with the most bytes in flight, and how many; undefined when none has any. */
+  slowest(): [gatewayId: string, bytes: number] | undefined {
+    let slowest: [string, number] | undefined;
+    for (const [gatewayId, total] of this.totals) if (!slowest || total > slowest[1]) slowest = [gatewayId, total];
+    return slowest;
   }
 }

@@ -38,6 +38,21 @@ export class ReorderBuffer<T> {
     return 'accepted';
   }
 
+  /**
+   * Gives up on the missing sequence numbers before the earliest held event, so that it
+   * and what follows can be released. Returns the skipped range, or undefined when
+   * nothing is held (then there is no gap to see, only an idle source).
+   */
+  skipGap(): { readonly from: number; readonly to: number } | undefined {
+    if (this.held === 0) return undefined;
+    let seq = this.next;
+    while (this.slots[seq % this.window] === undefined) seq++;
+    if (seq === this.next) return undefined;
+    const skipped = { from: this.next, to: seq - 1 };
+    this.next = seq;
+    return skipped;
+  }
+
   /** Releases every event that is now in turn, in order. */
   release(take: (item: T) => void): void {
     for (;;) {
