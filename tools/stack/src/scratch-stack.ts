@@ -1,0 +1,153 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Logger } from '@follower-maze/shared';
+import { freePorts } from './free-ports.ts';
+import { waitUntilReady } from './readiness.ts';
+import { Stack } from './stack.ts';
+import type { SupervisedProcess } from './supervised-process.ts';
+
+export interface ScratchStackOptions {
+  readonly appendfsync?: 'always' | 'everysec' | 'no';
+  /** Default 2: one active, one standby, so that a killed sequencer is replaced at once. */
+  readonly sequencers?: number;
+  /** Gateway processes, each on a port of its own. Default 2. */
+  readonly gateways?: number;
+  /** Extra environment of every service. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Receives the stack's own messages (a service died and was restarted). */
+  readonly logger: Logger;
+}
+
+/** What a started scratch stack is made of; subclasses receive it from `launch`. */
+export interface ScratchStackParts {
+  readonly stack: Stack;
+  readonly eventPort: number;
+  readonly gatewayPorts: number[];
+  readonly redis: Redis;
+  readonly dir: string;
+  readonly logFd: number;
+}
+
+const HOST = '127.0.0.1';
+const KEY_PREFIX = 'fm';
+const LOG_FILE = 'services.log';
+
+/**
+ * The product as processes on free ports around a private redis-server in a
+ * temporary directory, thrown away by `stop`. Private, so that its Redis can be
+ * killed, restarted or starved without touching anyone else's; supervised like
+ * `npm start`, so that killed services come back; the services' logs go to one file
+ * that can be read or kept. The end-to-end tests and the soak both run on it.
+ */
+export class ScratchStack {
+  readonly stack: Stack;
+  readonly eventPort: number;
+  readonly gatewayPorts: number[];
+  /** A connection for the caller's own commands; it retries while Redis is away. */
+  readonly redis: Redis;
+  private readonly dir: string;
+  private readonly logFd: number;
+
+  protected constructor(parts: ScratchStackParts) {
+    this.stack = parts.stack;
+    this.eventPort = parts.eventPort;
+    this.gatewayPorts = parts.gatewayPorts;
+    this.redis = parts.redis;
+    this.dir = parts.dir;
+    this.logFd = parts.logFd;
+  }
+
+  static async start(options: ScratchStackOptions): Promise<ScratchStack> {
+    return new ScratchStack(await ScratchStack.launch(options));
+  }
+
+  /** Starts the processes and waits until the stack can take a verification run. */
+  protected static async launch(options: ScratchStackOptions): Promise<ScratchStackParts> {
+    const dir = mkdtempSync(join(tmpdir(), 'fm-stack-'));
+    const [redisPort, eventPort, ...gatewayPorts] = await freePorts(2 + (options.gateways ?? 2));
+    const logFd = openSync(join(dir, LOG_FILE), 'a');
+    const stack = new Stack({
+      redisPort: redisPort!,
+      dataDir: join(dir, 'redis'),
+      appendfsync: options.appendfsync ?? 'everysec',
+      env: {
+        KEY_PREFIX, EVENT_PORT: String(eventPort), LISTEN_HOST: HOST, LOG_LEVEL: 'info',
+        SEQUENCER_TRIM_INTERVAL_MS: '500', ...options.env,
+      },
+      gatewayPorts,
+      sequencers: options.sequencers ?? 2,
+      stdio: ['ignore', logFd, logFd],
+      restart: true,
+    }, options.logger);
+    try {
+      await stack.start();
+      await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: eventPort!, gateways: gatewayPorts.length });
+    } catch (error) {
+      await stack.stop();
+      closeSync(logFd);
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+    const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
+    redis.on('error', () => undefined);
+    return { stack, eventPort: eventPort!, gatewayPorts, redis, dir, logFd };
+  }
+
+  get redisUrl(): string {
+    return this.stack.redisUrl;
+  }
+
+  get keyPrefix(): string {
+    return KEY_PREFIX;
+  }
+
+  /** Where a verification client connects: the event port, and one client port per gateway. */
+  get clientTarget(): { eventHost: string; eventPort: number; clientHost: string; clientPorts: number[] } {
+    return { eventHost: HOST, eventPort: this.eventPort, clientHost: HOST, clientPorts: [...this.gatewayPorts] };
+  }
+
+  get logFile(): string {
+    return join(this.dir, LOG_FILE);
+  }
+
+  /** The sequencer process that holds the lease (its token carries its pid). */
+  async activeSequencer(): Promise<SupervisedProcess | undefined> {
+    const token = await this.redis.get(`${KEY_PREFIX}:sequencer:lease`);
+    const pid = Number(token?.split('-').at(-2));
+    return [...this.stack.processes.values()].find((process) => process.spec.name.startsWith('sequencer') && process.pid === pid);
+  }
+
+  /** Waits until a live sequencer other than the given ones holds the lease. */
+  async nextActiveSequencer(excludingPids: readonly number[], timeoutMs = 10_000): Promise<SupervisedProcess> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const active = await this.activeSequencer();
+      if (active?.pid && !excludingPids.includes(active.pid)) return active;
+      await sleep(20);
+    }
+    throw new Error(`no sequencer took the lease within ${timeoutMs} ms`);
+  }
+
+  /** Log lines of the services, parsed. */
+  logs(): Record<string, unknown>[] {
+    return readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  /** Stops every process and deletes the directory; `keepLogAt` first copies the services' log there. */
+  async stop(keepLogAt?: string): Promise<void> {
+    this.redis.disconnect();
+    await this.stack.stop();
+    closeSync(this.logFd);
+    if (keepLogAt !== undefined) {
+      mkdirSync(dirname(keepLogAt), { recursive: true });
+      copyFileSync(this.logFile, keepLogAt);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
