@@ -16,3 +16,4 @@ export * from './restart-backoff.ts';
 export * from './bounded-close.ts';
 export * from './waiters.ts';
 export * from './wait-report.ts';
+export * from './throttled-warning.ts';

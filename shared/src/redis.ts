@@ -1,10 +1,9 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.ts';
+import { ThrottledWarning } from './throttled-warning.ts';
 
 /** Longest pause between two reconnection attempts. */
 const MAX_RECONNECT_DELAY_MS = 2000;
-/** Reconnection errors are logged at most this often per connection, so an outage does not flood the log. */
-const ERROR_LOG_INTERVAL_MS = 5000;
 
 /**
  * A Redis connection that retries forever with backoff (commands wait in its queue
@@ -17,15 +16,19 @@ export function connectRedis(url: string, name: string, logger: Logger, options:
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     ...options,
   });
-  let lastErrorLogMs = 0;
-  redis.on('error', (error: Error) => {
-    const now = Date.now();
-    if (now - lastErrorLogMs < ERROR_LOG_INTERVAL_MS) return;
-    lastErrorLogMs = now;
-    logger.warn({ connection: name, err: error.message }, 'redis connection error');
-  });
-  redis.on('reconnecting', () => logger.debug({ connection: name }, 'redis reconnecting'));
+  watchRedisErrors(redis, name, logger);
   return redis;
+}
+
+/**
+ * Logs a connection's troubles, one line per interval however long an outage lasts.
+ * Every connection needs it, duplicates too (they do not inherit listeners): ioredis
+ * prints a raw stack trace for an error nobody listens to.
+ */
+export function watchRedisErrors(redis: Redis, name: string, logger: Logger): void {
+  const warning = new ThrottledWarning(logger, 'redis connection error');
+  redis.on('error', (error: Error) => warning.warn({ connection: name, err: error.message }));
+  redis.on('reconnecting', () => logger.debug({ connection: name }, 'redis reconnecting'));
 }
 
 /** Closes a connection politely, or drops it when Redis is not there to answer. */

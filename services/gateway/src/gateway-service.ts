@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { connectRedis, disconnectRedis, keysFor, logCountersEvery, RejectionLog, type Config, type Logger } from '@follower-maze/shared';
+import {
+  connectRedis, disconnectRedis, keysFor, logCountersEvery, RejectionLog, WaitReport, type Config, type Logger,
+} from '@follower-maze/shared';
 import { Gateway } from './gateway.ts';
 
 export interface GatewayService {
@@ -16,7 +18,8 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
   const redis = connectRedis(config.redisUrl, `gateway-${gatewayId}`, logger);
   const subscriber = connectRedis(config.redisUrl, `gateway-${gatewayId}-subscriber`, logger);
   const rejections = new RejectionLog(redis, keys.rejected, 'gateway', logger);
-  const gateway = new Gateway(subscriber, redis, keys, gatewayId, config.gateway, rejections, logger);
+  const waits = new WaitReport(redis, keys.waits(`gateway-${gatewayId}`), logger);
+  const gateway = new Gateway(subscriber, redis, keys, gatewayId, config.gateway, { rejections, waits }, logger);
   const port = await gateway.listen(config.listenHost, config.clientPort);
   const stopCounters = logCountersEvery(gateway.counters, config.metricsIntervalMs, logger);
   logger.info({ gatewayId, port }, 'gateway listening for user clients');
@@ -27,6 +30,7 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
       stopCounters();
       await gateway.close();
       await rejections.flush();
+      waits.close();
       subscriber.disconnect();
       await disconnectRedis(redis);
     },

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
   bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent, listenOn,
-  type BatchMarker, type GatewayConfig, type Keys, type Logger, type RejectionLog,
+  type BatchMarker, type GatewayConfig, type Keys, type Logger, type RejectionLog, type WaitReport,
 } from '@follower-maze/shared';
 import { readUserId } from './client-handshake.ts';
 import { readDeliveryLog } from './delivery-log.ts';
@@ -47,6 +47,8 @@ export class Gateway {
   private connectedOnce = false;
   private readonly heldBack: [channel: string, message: Buffer][] = [];
   private closing = false;
+  private readonly rejections: RejectionLog;
+  private readonly waits: WaitReport;
 
   constructor(
     private readonly subscriber: Redis,
@@ -54,12 +56,14 @@ export class Gateway {
     private readonly keys: Keys,
     readonly gatewayId: string,
     private readonly config: GatewayConfig,
-    private readonly rejections: RejectionLog,
+    { rejections, waits }: { readonly rejections: RejectionLog; readonly waits: WaitReport },
     private readonly logger: Logger,
   ) {
+    this.rejections = rejections;
+    this.waits = waits;
     this.sessions = new UserSessions(subscriber, redis, keys, gatewayId, logger);
     this.progress = new ProgressReporter(
-      redis, keys, gatewayId, () => this.sessions.announcedUsers(), config.ackIntervalMs, config.heartbeatIntervalMs,
+      redis, keys, gatewayId, () => this.sessions.announcedUsers(), config.ackIntervalMs, config.heartbeatIntervalMs, waits,
     );
     // Half-open allowed: a client may shut down its sending side after its id line and go on
     // reading. A client that closed altogether then looks the same until a write to it fails,
@@ -228,6 +232,7 @@ export class Gateway {
     if (this.closing || !this.connectedOnce || this.catchingUp) return;
     this.counters.add('subscriberDrops');
     this.catchingUp = true;
+    this.waits.begin('catch-up', `the subscriber connection to come back and the delivery log from batch ${this.lastBatch} to be read`);
     this.logger.warn({ lastBatch: this.lastBatch }, 'subscriber connection dropped: holding deliveries until caught up');
   }
 
@@ -264,7 +269,7 @@ export class Gateway {
         this.counters.add('batchesCaughtUp');
       }
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'catch-up failed; retrying');
+      this.logger.debug({ err: (error as Error).message }, 'catch-up failed; retrying');
       setTimeout(() => void this.catchUp(), CATCH_UP_RETRY_MS);
       return;
     } finally {
@@ -276,6 +281,7 @@ export class Gateway {
     }
     for (const [channel, message] of this.heldBack.splice(0)) this.handle(channel, message);
     this.catchingUp = false;
+    this.waits.end('catch-up');
     this.logger.info({ lastBatch: this.lastBatch }, 'caught up after the subscriber drop');
   }
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { encodeGatewayEvent, type Keys } from '@follower-maze/shared';
+import { encodeGatewayEvent, type Keys, type WaitReport } from '@follower-maze/shared';
 
 /**
  * Tells the sequencer how far this gateway has got (the last batch it received), at
@@ -21,6 +21,7 @@ export class ProgressReporter {
     private readonly users: () => number[],
     private readonly ackIntervalMs: number,
     heartbeatIntervalMs: number,
+    private readonly waits: WaitReport,
   ) {
     this.heartbeatTimer = setInterval(() => void this.heartbeat().catch(() => undefined), heartbeatIntervalMs);
   }
@@ -46,18 +47,27 @@ export class ProgressReporter {
   /**
    * Says the gateway is alive, and which users it holds: a sequencer that took this
    * gateway for dead (it was paused, or cut off longer than the TTL) learns them again.
+   * The liveness message is published after the transaction, and even when Redis
+   * refused it: Redis takes a PUBLISH while it refuses writes (OOM, MISCONF), and the
+   * gateway must not count as dead for that.
    */
   async heartbeat(): Promise<void> {
     const presence = this.keys.presence(this.gatewayId);
     const users = this.users();
     const transaction = this.redis.multi().del(presence);
     if (users.length > 0) transaction.sadd(presence, ...users);
-    const replies = await transaction
-      .hset(this.keys.gateways, this.gatewayId, Date.now())
-      .publish(this.keys.gatewayEvents, this.ack())
-      .exec();
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await transaction.hset(this.keys.gateways, this.gatewayId, Date.now()).exec();
+    } catch (error) {
+      this.waits.begin('heartbeat', `Redis to accept heartbeats (${(error as Error).message})`);
+      throw error;
+    } finally {
+      void this.redis.publish(this.keys.gatewayEvents, this.ack()).catch(() => undefined);
+    }
+    this.waits.end('heartbeat');
     // HSET creates the field only on the first heartbeat, or after the sequencer removed it.
-    const created = replies?.[replies.length - 2]?.[1] === 1;
+    const created = replies?.at(-1)?.[1] === 1;
     if (created && this.heartbeats > 0) this.forgotten();
     this.heartbeats++;
   }

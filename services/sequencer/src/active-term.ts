@@ -10,6 +10,7 @@ import { OPERATIONS_QUEUE, type Operation, type ResetRequest } from '@follower-m
 import { resetSequence } from './reset-script.ts';
 import { Sequencer, type SequencerExit } from './sequencer.ts';
 import { StreamReader } from './stream-reader.ts';
+import { restWorkerOnErrors } from './worker-errors.ts';
 
 /** How long the operations worker may take to close before its connection is simply dropped. */
 const WORKER_CLOSE_LIMIT_MS = 2000;
@@ -105,7 +106,7 @@ export class ActiveTerm {
         endWith('reset');
       }
     }, { connection: jobsConnection, prefix: keys.jobsPrefix, concurrency: 1 });
-    worker.on('error', (error) => logger.warn({ err: error.message }, 'operations worker error'));
+    restWorkerOnErrors(worker, 'operations', logger);
     redis.once('reconnecting', () => endWith('redis-reconnected'));
 
     logger.info({ ...position, term, edges }, 'active: resumed from the committed position');

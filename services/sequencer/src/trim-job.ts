@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { closeWithin, type Keys, type Logger } from '@follower-maze/shared';
+import { closeWithin, ThrottledWarning, watchRedisErrors, type Keys, type Logger } from '@follower-maze/shared';
+import { restWorkerOnErrors } from './worker-errors.ts';
 
 const QUEUE = 'maintenance';
 /** How long BullMQ may take to close before its connections are simply dropped. */
@@ -27,15 +28,19 @@ export class TrimJob {
     logger: Logger,
   ) {
     this.connections = [redis.duplicate(), redis.duplicate()];
+    this.connections.forEach((connection, index) => watchRedisErrors(connection, `sequencer-trim-${index}`, logger));
     const [queueConnection, workerConnection] = this.connections as [Redis, Redis];
     this.queue = new Queue(QUEUE, { connection: queueConnection, prefix: keys.jobsPrefix });
+    const queueWarning = new ThrottledWarning(logger, 'maintenance queue error');
+    this.queue.on('error', (error) => queueWarning.warn({ err: error.message }));
     this.worker = new Worker(QUEUE, () => this.trim(), {
       connection: workerConnection,
       prefix: keys.jobsPrefix,
       concurrency: 1,
     });
-    this.worker.on('failed', (job, error) => logger.warn({ job: job?.name, err: error.message }, 'maintenance job failed'));
-    this.worker.on('error', (error) => logger.warn({ err: error.message }, 'maintenance worker error'));
+    const failure = new ThrottledWarning(logger, 'maintenance job failed');
+    this.worker.on('failed', (job, error) => failure.warn({ job: job?.name, err: error.message }));
+    restWorkerOnErrors(this.worker, 'maintenance', logger);
   }
 
   async start(): Promise<void> {

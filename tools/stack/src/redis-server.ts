@@ -34,7 +34,12 @@ export class RedisServer {
     this.child = spawn('redis-server', [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--save', '',
       '--appendonly', 'yes', '--appendfsync', appendfsync, '--loglevel', 'warning',
-    ], { stdio: ['ignore', 'ignore', 'inherit'] });
+    ], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      // Its own process group: Ctrl-C in a terminal reaches the services, which stop first and
+      // write what they hold, and Redis is stopped after them (stop()), not at the same moment.
+      detached: true,
+    });
     const failed = new Promise<never>((_, reject) =>
       this.child!.once('exit', (code) => reject(new Error(`redis-server exited with code ${code} (is port ${port} free?)`))),
     );
