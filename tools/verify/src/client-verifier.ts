@@ -3,6 +3,7 @@ import { ExpectedQueue } from './expected-queue.ts';
 import type { FailureLog } from './failure-log.ts';
 import type { LatencyTracker } from './latency-tracker.ts';
 import { LineReader, type LineSink } from './line-reader.ts';
+import { RejoinWindow } from './rejoin-window.ts';
 import type { RunTally } from './run-tally.ts';
 
 const PIPE = 0x7c;
@@ -34,6 +35,14 @@ const expectedBytes = new Uint8Array(MAX_PAYLOAD_BYTES);
  * Checks the byte stream one user client receives against what the oracle
  * expects for it: every notification byte for byte, in order, none missing,
  * none extra. Pure: fed with chunks and timestamps, it reports to the context.
+ *
+ * A client whose connection the server closed may reconnect (`disconnected`, then
+ * `identified`). Notifications routed while it was offline are lost by the protocol's
+ * rules, so each new connection is checked from its first notification on: that one
+ * must be one of the expected notifications not yet received, and from there the
+ * client must receive its expected list without a gap, up to the next disconnection
+ * or the end. Across connections, nothing may come twice or out of order. Until a
+ * client disconnects, this is exactly the check of a client that never did.
  */
 export class ClientVerifier implements LineSink {
   private readonly queue = new ExpectedQueue();
@@ -42,6 +51,9 @@ export class ClientVerifier implements LineSink {
   private overdueUntracked = 0;
   private readonly scratch = newEvent();
   private lastReceivedSeq = 0;
+  private readonly rejoin = new RejoinWindow();
+  private reconnectCount = 0;
+  private missedOffline = 0;
   /** When the client started waiting for the notification now at the head of its queue. */
   private waitingSince = 0;
   /** Timestamp of the chunk being parsed; one clock read per chunk, not per line. */
@@ -57,11 +69,41 @@ export class ClientVerifier implements LineSink {
     return this.queue.size;
   }
 
+  /** How often the server closed this client's connection. */
+  get reconnects(): number {
+    return this.reconnectCount;
+  }
+
+  /** Expected notifications given up because they were routed while the client was offline. */
+  get notificationsMissedOffline(): number {
+    return this.missedOffline;
+  }
+
   expect(event: Event): void {
-    if (this.queue.size === 0) this.waitingSince = this.context.now();
+    const tally = this.context.tally;
+    tally.notificationsExpected++;
+    // The clock is read only while a reconnection is under way, never on the hot path.
+    if (this.rejoin.open && this.rejoin.admits(this.context.now())) {
+      this.queue.push(event);
+      this.rejoin.size++;
+      return;
+    }
+    if (this.queue.size === this.rejoin.size) this.waitingSince = this.context.now();
     this.queue.push(event);
-    this.context.tally.notificationsExpected++;
-    this.context.tally.outstanding++;
+    tally.outstanding++;
+  }
+
+  /** The server closed the connection: a partial line is cut off, and what is still expected may be lost. */
+  disconnected(): void {
+    this.reconnectCount++;
+    this.reader.reset();
+    this.context.tally.outstanding -= this.queue.size - this.rejoin.size;
+    this.rejoin.openWith(this.queue.size);
+  }
+
+  /** The id line went out on a new connection at `at`. */
+  identified(at: number): void {
+    this.rejoin.identified(at);
   }
 
   receive(chunk: Uint8Array, receivedAt: number): void {
@@ -71,16 +113,18 @@ export class ClientVerifier implements LineSink {
 
   /** Records a failure and returns true if the client waited too long for its next notification. */
   checkTimeout(now: number, timeoutMs: number): boolean {
-    if (this.queue.size === 0 || now - this.waitingSince <= timeoutMs) return false;
-    this.queue.read(0, this.scratch);
+    const awaitedIndex = this.rejoin.size;
+    if (this.queue.size === awaitedIndex || now - this.waitingSince <= timeoutMs) return false;
+    this.queue.read(awaitedIndex, this.scratch);
     const awaited = formatPayload(this.scratch);
-    const pending = this.queue.size;
+    const pending = this.queue.size - awaitedIndex;
     this.fail(() => `missing ${JSON.stringify(awaited)}: nothing received for ${timeoutMs} ms (timeout); notifications still expected: ${pending}`);
     return true;
   }
 
   /** Reports notifications that were overtaken and never arrived; call once the run is over. */
   finish(): void {
+    if (this.rejoin.open) this.missedOffline += this.rejoin.size;
     for (const { expected, overtakenBy } of this.overdue) {
       const payload = formatPayload(expected);
       this.fail(() => `missing ${JSON.stringify(payload)}: never received (${JSON.stringify(overtakenBy)} came in its place)`);
@@ -107,6 +151,10 @@ export class ClientVerifier implements LineSink {
       this.fail(() => `malformed notification ${quote(bytes, start, end)}: no sequence number`);
       return;
     }
+    if (this.rejoin.open) {
+      this.firstAfterReconnect(seq, bytes, start, end);
+      return;
+    }
     if (this.queue.size > 0 && seq === this.queue.seqAt(0)) {
       this.acceptHead(bytes, start, end);
       return;
@@ -124,11 +172,32 @@ export class ClientVerifier implements LineSink {
     this.fail(() => `malformed notification starting ${quote(prefix, 0, prefix.length)}: line longer than ${prefix.length} bytes`);
   }
 
+  /**
+   * The first notification on a new connection: the expected ones before it were
+   * routed while the client was offline and are given up; the ones after it, even
+   * those that might have been lost, must now follow without a gap.
+   */
+  private firstAfterReconnect(seq: number, bytes: Uint8Array, start: number, end: number): void {
+    const index = this.queue.indexOf(seq);
+    if (index === -1) {
+      this.reportUnexpected(seq, bytes, start, end);
+      return;
+    }
+    // Outstanding counted the entries behind the window; from now on it counts every entry behind this one.
+    this.context.tally.outstanding += this.rejoin.size - index;
+    this.missedOffline += index;
+    this.queue.drop(index);
+    this.rejoin.close();
+    this.acceptHead(bytes, start, end);
+  }
+
   private acceptHead(bytes: Uint8Array, start: number, end: number): void {
     const expected = this.scratch;
+    const tally = this.context.tally;
     this.queue.read(0, expected);
     this.queue.drop(1);
-    this.context.tally.outstanding--;
+    tally.outstanding--;
+    if (expected.seq > tally.highestSeqReceived) tally.highestSeqReceived = expected.seq;
     this.lastReceivedSeq = expected.seq;
     this.waitingSince = this.chunkReceivedAt;
     this.context.latency.received(expected.seq, this.chunkReceivedAt);

@@ -3,6 +3,7 @@ export {
   ConfigurationError,
   optionsFromEnv,
   logLevelFromEnv,
+  type LiveProgress,
   type LogLevel,
   type ProgressSnapshot,
   type VerificationOptions,

@@ -44,6 +44,12 @@ export class LineReader {
     if (start < chunk.length) this.appendToCarry(chunk, start, chunk.length);
   }
 
+  /** Forgets a partial line: the next bytes come from a new connection, and the old one's last line was cut off. */
+  reset(): void {
+    this.carryLength = 0;
+    this.discarding = false;
+  }
+
   private emit(bytes: Uint8Array, start: number, lineFeed: number): void {
     const endsWithCrLf = lineFeed > start && bytes[lineFeed - 1] === CR;
     this.sink.line(bytes, start, endsWithCrLf ? lineFeed - 1 : lineFeed, endsWithCrLf);

@@ -13,7 +13,7 @@ import { RandomStream, streamFor } from './seeded-random.ts';
 import { ShuffledBatchEncoder } from './shuffled-batch-encoder.ts';
 import { connect } from './tcp.ts';
 import { UserClient } from './user-client.ts';
-import { DEFAULT_GRACE_MS, DEFAULT_SOURCE_START_DELAY_MS, type VerificationOptions } from './verification-options.ts';
+import { DEFAULT_GRACE_MS, DEFAULT_SOURCE_START_DELAY_MS, type LiveProgress, type VerificationOptions } from './verification-options.ts';
 import type { VerificationReport } from './verification-report.ts';
 
 /** How often timeouts, completion and the source's pause are checked. */
@@ -65,9 +65,9 @@ class VerificationRun {
     };
     const userIds = drawConnectedUsers(options.randomSeed, options.concurrencyLevel, options.numberOfUsers);
     this.verifiers = userIds.map((userId) => new ClientVerifier(userId, context));
+    const { clientHost: host, clientPorts: ports, lineEnding, timeoutMs, reconnect = false } = options;
     this.clients = this.verifiers.map(
-      (verifier, index) =>
-        new UserClient(verifier, options.clientHost, options.clientPorts[index % options.clientPorts.length]!, () => this.end()),
+      (verifier, index) => new UserClient(verifier, { host, ports, firstPortIndex: index, lineEnding, timeoutMs, reconnect }, () => this.end()),
     );
     this.generator = new EventGenerator(options);
     this.ended = new Promise((resolve) => (this.signalEnded = resolve));
@@ -75,6 +75,7 @@ class VerificationRun {
   }
 
   async run(): Promise<VerificationReport> {
+    this.options.onStart?.(() => this.liveProgress());
     this.drive().catch((error: unknown) => {
       this.failures.record(() => `internal error: ${error instanceof Error ? error.stack : String(error)}`);
       this.end();
@@ -84,8 +85,7 @@ class VerificationRun {
   }
 
   private async drive(): Promise<void> {
-    const { lineEnding, timeoutMs } = this.options;
-    const opened = await Promise.all(this.clients.map((client) => client.open(lineEnding, timeoutMs)));
+    const opened = await Promise.all(this.clients.map((client) => client.open()));
     if (!opened.every(Boolean)) return this.end();
     await delay(this.options.sourceStartDelayMs ?? DEFAULT_SOURCE_START_DELAY_MS);
     if (this.finished) return;
@@ -177,16 +177,19 @@ class VerificationRun {
     if (this.allEventsSent && this.tally.outstanding === 0) {
       this.graceStartedAt ??= now;
       if (now - this.graceStartedAt >= (this.options.graceMs ?? DEFAULT_GRACE_MS)) return this.end();
+    } else {
+      // A reconnected client's first notification can make notifications it may have lost expected again.
+      this.graceStartedAt = undefined;
     }
     if (this.options.onProgress !== undefined && now - this.lastProgressAt >= PROGRESS_INTERVAL_MS) {
       this.lastProgressAt = now;
-      this.options.onProgress({
-        eventsSent: this.tally.eventsSent,
-        notificationsReceived: this.tally.notificationsReceived,
-        notificationsExpected: this.tally.notificationsExpected,
-        elapsedMs: now - this.startedAt,
-      });
+      this.options.onProgress(this.liveProgress());
     }
+  }
+
+  private liveProgress(): LiveProgress {
+    const { eventsSent, notificationsReceived, notificationsExpected, highestSeqReceived } = this.tally;
+    return { eventsSent, notificationsReceived, notificationsExpected, highestSeqReceived, elapsedMs: performance.now() - this.startedAt };
   }
 
   private releaseSource(): void {
@@ -215,6 +218,8 @@ class VerificationRun {
     const perSecond = (count: number): number => (durationMs > 0 ? (count * 1000) / durationMs : 0);
     return {
       ok: this.failures.count === 0,
+      clientsReconnected: this.verifiers.filter((verifier) => verifier.reconnects > 0).length,
+      notificationsMissedOffline: this.verifiers.reduce((sum, verifier) => sum + verifier.notificationsMissedOffline, 0),
       failures: this.failures.summary(),
       eventsSent: tally.eventsSent,
       notificationsReceived: tally.notificationsReceived,

@@ -7,6 +7,11 @@ export interface ProgressSnapshot {
   elapsedMs: number;
 }
 
+/** Progress read at any moment, with the highest sequence number any client received as expected. */
+export interface LiveProgress extends ProgressSnapshot {
+  highestSeqReceived: number;
+}
+
 /** One message on the wire, for debug output. Events are reported in sequence order, as generated. */
 export type WireMessage =
   | { direction: 'event'; payload: string }
@@ -32,7 +37,16 @@ export interface VerificationOptions {
   graceMs?: number;
   /** Caps the source's rate, so that a run lasts long enough for crash tests to act during it. Default: as fast as the server reads. */
   maxEventsPerSecond?: number;
+  /**
+   * A user client whose connection the server closes connects again, to the next of
+   * `clientPorts` round-robin, and sends its id line again; what it missed while
+   * offline is not held against it (see ClientVerifier). Default false: a closed
+   * connection fails the run.
+   */
+  reconnect?: boolean;
   onProgress?: (p: ProgressSnapshot) => void;
+  /** Called as the run starts with a cheap reader of its progress, for callers that act at given moments (fault injection). */
+  onStart?: (progress: () => LiveProgress) => void;
   /** Costly: formats every message. For logLevel=debug. */
   onMessage?: (m: WireMessage) => void;
 }

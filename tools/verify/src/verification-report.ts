@@ -5,6 +5,10 @@ export interface VerificationReport {
   eventsSent: number;
   notificationsReceived: number;
   notificationsExpected: number;
+  /** Clients whose connection the server closed and which connected again (only with `reconnect`). */
+  clientsReconnected: number;
+  /** Expected notifications that reconnected clients legitimately missed: routed while they were offline. */
+  notificationsMissedOffline: number;
   /** From the first event sent to the last notification received. */
   durationMs: number;
   eventsPerSecond: number;

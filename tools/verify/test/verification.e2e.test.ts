@@ -65,6 +65,24 @@ describe('verification against the in-memory reference server', () => {
     });
   }
 
+  it('fails when the server closes a client, unless clients reconnect; then it counts the reconnection', async () => {
+    const strict = await verifyAgainstInMemoryServer({ kind: 'disconnect', nth: 500 });
+    assert.equal(strict.ok, false);
+    assert.match(strict.failures.join('\n'), /connection closed by the server with notifications still expected/);
+
+    const reconnecting = await verifyAgainstInMemoryServer({ kind: 'disconnect', nth: 500 }, { reconnect: true });
+    assert.deepEqual(reconnecting.failures, []);
+    assert.equal(reconnecting.clientsReconnected, 1);
+    assert.ok(reconnecting.notificationsMissedOffline >= 1, 'the notification that closed the connection was missed');
+    assert.equal(reconnecting.notificationsReceived + reconnecting.notificationsMissedOffline, reconnecting.notificationsExpected);
+  });
+
+  it('still catches a wrong server when clients reconnect', async () => {
+    const report = await verifyAgainstInMemoryServer({ kind: 'reorder', nth: 500 }, { reconnect: true });
+    assert.match(report.failures.join('\n'), /out of order: received "\d+\|/);
+    assert.equal(report.clientsReconnected, 0);
+  });
+
   it('fails without throwing when nothing listens', async () => {
     const server = await startInMemoryServer();
     const { eventPort, clientPort } = server;

@@ -8,8 +8,10 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
  * - duplicate: sends it twice in a row.
  * - extra: also sends it to a connected user who is not a recipient (at the
  *   first event from the nth notification on that has one).
+ * - disconnect: closes the recipient's connection instead (legitimate, like a
+ *   gateway that dies; the client may reconnect).
  */
-export type Fault = { kind: 'drop' | 'reorder' | 'duplicate' | 'extra'; nth: number };
+export type Fault = { kind: 'drop' | 'reorder' | 'duplicate' | 'extra' | 'disconnect'; nth: number };
 
 export interface InMemoryServer {
   eventPort: number;
@@ -76,7 +78,10 @@ class ReferenceServer {
       if (userId !== undefined) return;
       userId = Number(line);
       this.clients.set(userId, socket);
-      socket.on('close', () => this.clients.delete(userId!));
+      // A reconnected client may already have replaced this connection.
+      socket.on('close', () => {
+        if (this.clients.get(userId!) === socket) this.clients.delete(userId!);
+      });
     });
   }
 
@@ -134,6 +139,10 @@ class ReferenceServer {
     const held = this.heldForReorder.get(userId);
     if (this.delivered === this.fault?.nth && this.fault.kind !== 'extra') {
       if (this.fault.kind === 'drop') return;
+      if (this.fault.kind === 'disconnect') {
+        this.clients.get(userId)?.destroy();
+        return;
+      }
       if (this.fault.kind === 'reorder') {
         this.heldForReorder.set(userId, payload);
         return;
