@@ -10,7 +10,7 @@ import { LatencyTracker } from './latency-tracker.ts';
 import { NotificationOracle } from './notification-oracle.ts';
 import { RunTally } from './run-tally.ts';
 import { RandomStream, streamFor } from './seeded-random.ts';
-import { ShuffledBatchEncoder } from './shuffled-batch-encoder.ts';
+import { CHUNK_TARGET_BYTES, ShuffledBatchEncoder } from './shuffled-batch-encoder.ts';
 import { connect } from './tcp.ts';
 import { UserClient } from './user-client.ts';
 import { DEFAULT_GRACE_MS, DEFAULT_SOURCE_START_DELAY_MS, type LiveProgress, type VerificationOptions } from './verification-options.ts';
@@ -27,6 +27,14 @@ const PROGRESS_INTERVAL_MS = 1000;
  */
 const MAX_IN_FLIGHT_NOTIFICATIONS = 2_000_000;
 const RESUME_IN_FLIGHT_NOTIFICATIONS = MAX_IN_FLIGHT_NOTIFICATIONS / 2;
+/**
+ * At a capped rate the source writes about this often instead of in 64 KiB bursts
+ * (100 ms apart at 50,000 events/s), so that a fault meets a steady stream and the
+ * first events sent after it leave within milliseconds.
+ */
+const PACED_WRITE_INTERVAL_MS = 10;
+/** A generous length of one event line, to size the paced writes. */
+const EVENT_LINE_BYTES = 16;
 
 /**
  * Runs one standard verification against a server: connects the user
@@ -148,7 +156,9 @@ class VerificationRun {
       },
     };
     const shuffleRandom = streamFor(this.options.randomSeed, RandomStream.shuffle);
-    return new ShuffledBatchEncoder(feed, this.options.maxEventSourceBatchSize, shuffleRandom, this.options.lineEnding);
+    const rate = this.options.maxEventsPerSecond;
+    const chunkBytes = rate === undefined ? CHUNK_TARGET_BYTES : Math.min(CHUNK_TARGET_BYTES, Math.ceil((rate * EVENT_LINE_BYTES * PACED_WRITE_INTERVAL_MS) / 1000));
+    return new ShuffledBatchEncoder(feed, this.options.maxEventSourceBatchSize, shuffleRandom, this.options.lineEnding, chunkBytes);
   }
 
   private async sourceMayContinue(): Promise<void> {

@@ -7,7 +7,7 @@ const LF = 0x0a;
 export type LineEnding = '\r\n' | '\n';
 
 /** Size of one socket write: large enough to amortise the syscall, small enough to interleave with reads. */
-const CHUNK_TARGET_BYTES = 64 * 1024;
+export const CHUNK_TARGET_BYTES = 64 * 1024;
 
 export interface EventFeed {
   /** Fills `into` with the next event in sequence order; false when there are no more. */
@@ -34,21 +34,23 @@ export class ShuffledBatchEncoder {
     private readonly batchSize: number,
     private readonly random: SeededRandom,
     lineEnding: LineEnding,
+    /** Smaller chunks pace a rate-capped source evenly instead of in bursts. */
+    private readonly chunkTargetBytes = CHUNK_TARGET_BYTES,
   ) {
     this.seqs = new Uint32Array(batchSize);
     this.types = new Uint8Array(batchSize);
     this.froms = new Uint32Array(batchSize);
     this.tos = new Uint32Array(batchSize);
     this.withCarriageReturn = lineEnding === '\r\n';
-    this.chunkCapacity = CHUNK_TARGET_BYTES + batchSize * (MAX_PAYLOAD_BYTES + lineEnding.length);
+    this.chunkCapacity = chunkTargetBytes + batchSize * (MAX_PAYLOAD_BYTES + lineEnding.length);
   }
 
-  /** Whole shuffled batches of about CHUNK_TARGET_BYTES; null once the feed is exhausted. */
+  /** Whole shuffled batches of about chunkTargetBytes; null once the feed is exhausted. */
   nextChunk(): Buffer | null {
     if (this.exhausted) return null;
     const chunk = Buffer.allocUnsafe(this.chunkCapacity);
     let length = 0;
-    while (length < CHUNK_TARGET_BYTES && !this.exhausted) {
+    while (length < this.chunkTargetBytes && !this.exhausted) {
       const count = this.readBatch();
       this.shuffle(count);
       length = this.encodeBatch(count, chunk, length);
