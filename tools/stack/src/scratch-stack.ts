@@ -3,6 +3,7 @@ import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import type { Logger } from '@follower-maze/shared';
 import { freePorts } from './free-ports.ts';
 import { waitUntilReady } from './readiness.ts';
@@ -17,8 +18,8 @@ export interface ScratchStackOptions {
   readonly gateways?: number;
   /** Extra environment of every service. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Receives the stack's own messages (a service died and was restarted). */
-  readonly logger: Logger;
+  /** Receives the stack's own messages (a service died and was restarted). Default: the services' log file. */
+  readonly logger?: Logger;
 }
 
 /** What a started scratch stack is made of; subclasses receive it from `launch`. */
@@ -81,7 +82,7 @@ export class ScratchStack {
       sequencers: options.sequencers ?? 2,
       stdio: ['ignore', logFd, logFd],
       restart: true,
-    }, options.logger);
+    }, options.logger ?? pino({ base: { service: 'stack' } }, pino.destination({ fd: logFd, sync: true })));
     try {
       await stack.start();
       await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: eventPort!, gateways: gatewayPorts.length });
