@@ -1,0 +1,82 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { ScratchStack } from '../../stack/src/scratch-stack.ts';
+import type { SeededRandom } from '../../verify/src/seeded-random.ts';
+import { restartRedis } from './redis-restart.ts';
+
+export const FAULT_NAMES = ['redis-restart', 'refuse-writes', 'sequencer-kill', 'pubsub-kill', 'gateway-kill'] as const;
+export type FaultName = (typeof FAULT_NAMES)[number];
+
+/** How long Redis refuses every write in `refuse-writes`. */
+const REFUSE_WRITES_MS = 2000;
+
+export interface FaultContext {
+  readonly stack: ScratchStack;
+  /** 1-based number of the run within its fault, for faults that alternate between variants. */
+  readonly run: number;
+  readonly random: SeededRandom;
+}
+
+export interface Fault {
+  readonly name: FaultName;
+  /** The stack's AOF policy for this fault; the README promises no loss only under `always`. */
+  readonly appendfsync: 'always' | 'everysec';
+  /** Whether the fault closes user connections by design, so that the clients must reconnect. */
+  readonly reconnectingClients: boolean;
+  /** Injects the fault and resolves once it is over; says what exactly was done. */
+  inject(context: FaultContext): Promise<string>;
+}
+
+export const FAULTS: Readonly<Record<FaultName, Fault>> = {
+  'redis-restart': {
+    name: 'redis-restart',
+    appendfsync: 'always',
+    reconnectingClients: false,
+    // Over by the time Redis answers again; alternates a clean-but-abrupt and a crash-like stop.
+    inject: ({ stack, run }) => restartRedis(stack, run % 2 === 1 ? 'SHUTDOWN NOSAVE' : 'SIGKILL'),
+  },
+  'refuse-writes': {
+    name: 'refuse-writes',
+    appendfsync: 'everysec',
+    reconnectingClients: false,
+    inject: async ({ stack }) => {
+      const [, policy] = (await stack.redis.call('CONFIG', 'GET', 'maxmemory-policy')) as [string, string];
+      // A limit below what Redis already uses: under noeviction every write is answered with OOM.
+      await stack.redis.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction', 'maxmemory', '1');
+      await delay(REFUSE_WRITES_MS);
+      await stack.redis.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', policy);
+      return `writes refused for ${REFUSE_WRITES_MS} ms`;
+    },
+  },
+  'sequencer-kill': {
+    name: 'sequencer-kill',
+    appendfsync: 'everysec',
+    reconnectingClients: false,
+    inject: async ({ stack }) => {
+      const active = await stack.nextActiveSequencer([], 5000);
+      const pid = active.pid;
+      active.signal('SIGKILL');
+      return `SIGKILL of the active ${active.spec.name} (pid ${pid})`;
+    },
+  },
+  'pubsub-kill': {
+    name: 'pubsub-kill',
+    appendfsync: 'everysec',
+    reconnectingClients: false,
+    inject: async ({ stack }) => {
+      const killed = await stack.redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      return `${String(killed)} subscriber connections killed`;
+    },
+  },
+  'gateway-kill': {
+    name: 'gateway-kill',
+    appendfsync: 'everysec',
+    reconnectingClients: true,
+    inject: async ({ stack, random }) => {
+      const gateways = [...stack.stack.processes.values()].filter((process) => process.spec.name.startsWith('gateway'));
+      const victim = gateways[random.nextInt(gateways.length)]!;
+      const pid = victim.pid;
+      victim.signal('SIGKILL');
+      return `SIGKILL of ${victim.spec.name} (pid ${pid})`;
+    },
+  },
+};

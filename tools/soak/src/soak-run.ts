@@ -1,0 +1,182 @@
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ScratchStack } from '../../stack/src/scratch-stack.ts';
+import { optionsFromEnv, runVerification, type LiveProgress, type VerificationReport } from '../../verify/src/index.ts';
+import { FAULTS, type Fault, type FaultContext, type FaultName } from './faults.ts';
+import { watchRecovery } from './recovery-watch.ts';
+import { randomForRun } from './run-random.ts';
+
+/**
+ * A client waiting this long for a notification fails the run. Shorter than the
+ * checker's 20 s: every fault here is over within seconds, and a stuck run should not
+ * hold the soak up.
+ */
+const CLIENT_TIMEOUT_MS = 10_000;
+/** The fault begins at a random moment within this share of the run's expected duration. */
+const EARLIEST_FAULT = 0.15;
+const LATEST_FAULT = 0.7;
+/** A fault whose injection hangs (Redis not coming back) is given up after this. */
+const FAULT_TIMEOUT_MS = 30_000;
+const POLL_MS = 10;
+
+export interface SoakRunPlan {
+  readonly fault: FaultName;
+  /** 1-based. */
+  readonly run: number;
+  readonly seed: number;
+  readonly events: number;
+  readonly eventsPerSecond: number;
+  /** Where the services' log of a failed run is kept. */
+  readonly logsDir: string;
+}
+
+export interface SoakRunResult {
+  readonly fault: FaultName;
+  readonly run: number;
+  readonly ok: boolean;
+  /** The verifier's failures, then what went wrong with the soak's own steps. */
+  readonly failures: readonly string[];
+  readonly verificationSeed: number;
+  /** When the fault began, in ms after the first event was sent. */
+  readonly faultAtMs?: number | undefined;
+  /** What exactly the fault did. */
+  readonly faultDetail?: string | undefined;
+  /** Undefined when notifications never flowed again (the run failed). */
+  readonly recoveryMs?: number | undefined;
+  readonly report?: VerificationReport | undefined;
+  /** Processes the stack's supervisor started again during the run. */
+  readonly restarted: readonly string[];
+  /** Everything: stack start, verification, stop. */
+  readonly wallMs: number;
+  /** The services' log, kept when the run failed. */
+  readonly keptLog?: string | undefined;
+}
+
+type Measured = Omit<SoakRunResult, 'fault' | 'run' | 'verificationSeed' | 'wallMs' | 'keptLog'>;
+
+interface FaultOutcome {
+  atMs?: number;
+  detail?: string;
+  recoveryMs?: number;
+  error?: string;
+}
+
+const NO_PROGRESS: LiveProgress = { eventsSent: 0, notificationsReceived: 0, notificationsExpected: 0, highestSeqReceived: 0, elapsedMs: 0 };
+
+/**
+ * One soak run: a fresh stack, one verification run against it at a capped rate, and
+ * one fault injected at a random moment while it runs; then the verdict, the time to
+ * recover, and the services' log if the run failed.
+ */
+export class SoakRun {
+  private stack: ScratchStack | undefined;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly plan: SoakRunPlan) {}
+
+  async run(): Promise<SoakRunResult> {
+    const { fault: name, run, seed, events, eventsPerSecond, logsDir } = this.plan;
+    const startedAt = performance.now();
+    const fault = FAULTS[name];
+    const random = randomForRun(seed, name, run);
+    const verificationSeed = random.nextUint32();
+    const dueMs = (events / eventsPerSecond) * 1000 * (EARLIEST_FAULT + (LATEST_FAULT - EARLIEST_FAULT) * random.nextFloat());
+    const result = (measured: Measured, keptLog?: string): SoakRunResult => ({
+      fault: name, run, verificationSeed, ...measured, wallMs: performance.now() - startedAt, keptLog,
+    });
+    let stack: ScratchStack;
+    try {
+      stack = this.stack = await ScratchStack.start({ appendfsync: fault.appendfsync });
+    } catch (error) {
+      return result({ ok: false, failures: [`the stack did not start: ${(error as Error).message}`], restarted: [] });
+    }
+    const keptLog = join(logsDir, `${name}-run-${run}.log`);
+    try {
+      const measured = await this.verifyThroughFault(stack, fault, { stack, run, random }, verificationSeed, dueMs);
+      await this.stop(measured.ok ? undefined : keptLog);
+      return result(measured, measured.ok ? undefined : keptLog);
+    } finally {
+      await this.stop(keptLog);
+    }
+  }
+
+  /** Stops the stack (also on Ctrl-C during a run); only the first call counts. */
+  stop(keepLogAt?: string): Promise<void> {
+    this.stopped ??= this.stack?.stop(keepLogAt) ?? Promise.resolve();
+    return this.stopped;
+  }
+
+  private async verifyThroughFault(stack: ScratchStack, fault: Fault, context: FaultContext, randomSeed: number, dueMs: number): Promise<Measured> {
+    let progress = (): LiveProgress => NO_PROGRESS;
+    let ended = false;
+    const verification = runVerification({
+      ...optionsFromEnv({}), // The checker's defaults: 100 clients, 1,000 users, batches of 100.
+      ...stack.clientTarget,
+      totalEvents: this.plan.events,
+      maxEventsPerSecond: this.plan.eventsPerSecond,
+      randomSeed,
+      timeoutMs: CLIENT_TIMEOUT_MS,
+      reconnect: fault.reconnectingClients,
+      onStart: (read) => (progress = read),
+    }).finally(() => (ended = true));
+    const outcome = await this.inject(fault, context, () => progress(), () => ended, verification, dueMs);
+    const report = await verification;
+    const restarted = [...stack.stack.processes.values()]
+      .filter((process) => process.restarts > 0)
+      .map((process) => (process.restarts > 1 ? `${process.spec.name} ×${process.restarts}` : process.spec.name));
+    return {
+      ok: report.ok && outcome.error === undefined,
+      failures: [...report.failures, ...(outcome.error === undefined ? [] : [outcome.error])],
+      faultAtMs: outcome.atMs, faultDetail: outcome.detail, recoveryMs: outcome.recoveryMs, report, restarted,
+    };
+  }
+
+  /** Waits for the first event and then the fault's moment, injects it, and waits for notifications to flow again. */
+  private async inject(
+    fault: Fault,
+    context: FaultContext,
+    progress: () => LiveProgress,
+    ended: () => boolean,
+    verification: Promise<unknown>,
+    dueMs: number,
+  ): Promise<FaultOutcome> {
+    while (!ended() && progress().eventsSent === 0) await delay(POLL_MS);
+    const firstEventAt = performance.now();
+    await cancellableDelay(dueMs, verification);
+    if (ended()) return { error: `the run ended before the fault was due (${Math.round(dueMs)} ms after the first event)` };
+    const lastSeqSent = progress().eventsSent;
+    const atMs = performance.now() - firstEventAt;
+    let detail: string;
+    try {
+      detail = await withTimeout(fault.inject(context), FAULT_TIMEOUT_MS);
+    } catch (error) {
+      return { atMs, error: `the fault could not be injected: ${(error as Error).message}` };
+    }
+    const recoveryMs = await watchRecovery(progress, lastSeqSent, performance.now(), ended);
+    if (recoveryMs === undefined) {
+      // Also when the run passed: then the source had sent everything before the fault, which tested nothing.
+      return { atMs, detail, error: `no notification of an event sent after the fault began (after sequence ${lastSeqSent}) arrived before the run ended` };
+    }
+    return { atMs, detail, recoveryMs };
+  }
+}
+
+/** A delay that ends early, without keeping a timer behind, once `until` settles. */
+function cancellableDelay(ms: number, until: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const early = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    until.then(early, early);
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not over after ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
+}
