@@ -89,17 +89,22 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
   const loop = (async () => {
     logger.info('standby: waiting for the sequencer lease');
     while (!closing) {
-      const won = await lease.acquire().catch((error: Error) => {
-        waits.begin('redis', `Redis to answer (${error.message})`);
-        return false;
-      });
+      const won = await lease.acquire().then(
+        (taken) => {
+          waits.end('redis');
+          return taken;
+        },
+        (error: Error) => {
+          waits.begin('redis', `Redis to accept the lease (${error.message})`);
+          return false;
+        },
+      );
       if (!won) {
         waits.begin('lease', 'the lease (standing by)', { expected: true });
         await delay(STANDBY_POLL_MS);
         continue;
       }
       waits.end('lease');
-      waits.end('redis');
       try {
         await lead();
       } catch (error) {
