@@ -14,6 +14,12 @@ export interface FaultContext {
   /** 1-based number of the run within its fault, for faults that alternate between variants. */
   readonly run: number;
   readonly random: SeededRandom;
+  /**
+   * Marks the moment the fault takes effect, after what merely prepares it (a lookup, a
+   * connection): only events sent after it count as sent after the fault began. A fault
+   * that never calls it began when `inject` was called.
+   */
+  readonly begin: () => void;
 }
 
 export interface Fault {
@@ -32,14 +38,15 @@ export const FAULTS: Readonly<Record<FaultName, Fault>> = {
     appendfsync: 'always',
     reconnectingClients: false,
     // Over by the time Redis answers again; alternates a clean-but-abrupt and a crash-like stop.
-    inject: ({ stack, run }) => restartRedis(stack, run % 2 === 1 ? 'SHUTDOWN NOSAVE' : 'SIGKILL'),
+    inject: ({ stack, run, begin }) => restartRedis(stack, run % 2 === 1 ? 'SHUTDOWN NOSAVE' : 'SIGKILL', begin),
   },
   'refuse-writes': {
     name: 'refuse-writes',
     appendfsync: 'everysec',
     reconnectingClients: false,
-    inject: async ({ stack }) => {
+    inject: async ({ stack, begin }) => {
       const [, policy] = (await stack.redis.call('CONFIG', 'GET', 'maxmemory-policy')) as [string, string];
+      begin();
       // A limit below what Redis already uses: under noeviction every write is answered with OOM.
       await stack.redis.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction', 'maxmemory', '1');
       await delay(REFUSE_WRITES_MS);
@@ -51,9 +58,10 @@ export const FAULTS: Readonly<Record<FaultName, Fault>> = {
     name: 'sequencer-kill',
     appendfsync: 'everysec',
     reconnectingClients: false,
-    inject: async ({ stack }) => {
+    inject: async ({ stack, begin }) => {
       const active = await stack.nextActiveSequencer([], 5000);
       const pid = active.pid;
+      begin();
       active.signal('SIGKILL');
       return `SIGKILL of the active ${active.spec.name} (pid ${pid})`;
     },

@@ -13,17 +13,19 @@ export type RedisStop = 'SHUTDOWN NOSAVE' | 'SIGKILL';
 /**
  * Stops the stack's redis-server abruptly and starts it again on the same AOF a second
  * later; resolves once it answers again. `SHUTDOWN NOSAVE` is Redis ending itself
- * (closing every connection at once); SIGKILL is a crash.
+ * (closing every connection at once); SIGKILL is a crash. `begin` is called just before
+ * the stop.
  */
-export async function restartRedis(stack: ScratchStack, how: RedisStop): Promise<string> {
+export async function restartRedis(stack: ScratchStack, how: RedisStop, begin: () => void): Promise<string> {
   const server = stack.stack.redis;
   if (server === undefined) throw new Error('the stack has no private redis-server to restart');
   let done: string = how;
   if (how === 'SIGKILL') {
+    begin();
     await server.stop('SIGKILL');
   } else {
     const pid = server.pid;
-    await shutdownNoSave(server.url);
+    await shutdownNoSave(server.url, begin);
     if (!(await exited(pid, SHUTDOWN_TIMEOUT_MS))) {
       await server.stop('SIGKILL');
       done = `${how} (still running after ${SHUTDOWN_TIMEOUT_MS} ms: SIGKILL)`;
@@ -35,11 +37,12 @@ export async function restartRedis(stack: ScratchStack, how: RedisStop): Promise
 }
 
 /** Sent on a connection of its own: Redis answers it by closing the connection, and nothing may retry it. */
-async function shutdownNoSave(url: string): Promise<void> {
+async function shutdownNoSave(url: string, begin: () => void): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   client.on('error', () => undefined);
   try {
     await client.connect();
+    begin();
     await client.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
   } finally {
     client.disconnect();

@@ -54,6 +54,9 @@ export interface SoakRunResult {
 
 type Measured = Omit<SoakRunResult, 'fault' | 'run' | 'verificationSeed' | 'wallMs' | 'keptLog'>;
 
+/** What a run knows of its fault's context before the fault is injected. */
+type RunContext = Omit<FaultContext, 'begin'>;
+
 interface FaultOutcome {
   atMs?: number;
   detail?: string;
@@ -106,7 +109,7 @@ export class SoakRun {
     return this.stopped;
   }
 
-  private async verifyThroughFault(stack: ScratchStack, fault: Fault, context: FaultContext, randomSeed: number, dueMs: number): Promise<Measured> {
+  private async verifyThroughFault(stack: ScratchStack, fault: Fault, context: RunContext, randomSeed: number, dueMs: number): Promise<Measured> {
     let progress = (): LiveProgress => NO_PROGRESS;
     let ended = false;
     const verification = runVerification({
@@ -134,7 +137,7 @@ export class SoakRun {
   /** Waits for the first event and then the fault's moment, injects it, and waits for notifications to flow again. */
   private async inject(
     fault: Fault,
-    context: FaultContext,
+    context: RunContext,
     progress: () => LiveProgress,
     ended: () => boolean,
     verification: Promise<unknown>,
@@ -144,11 +147,16 @@ export class SoakRun {
     const firstEventAt = performance.now();
     await cancellableDelay(dueMs, verification);
     if (ended()) return { error: `the run ended before the fault was due (${Math.round(dueMs)} ms after the first event)` };
-    const lastSeqSent = progress().eventsSent;
-    const atMs = performance.now() - firstEventAt;
+    // Until the fault says it takes effect (begin), it began now.
+    let lastSeqSent = progress().eventsSent;
+    let atMs = performance.now() - firstEventAt;
+    const begin = (): void => {
+      lastSeqSent = progress().eventsSent;
+      atMs = performance.now() - firstEventAt;
+    };
     let detail: string;
     try {
-      detail = await withTimeout(fault.inject(context), FAULT_TIMEOUT_MS);
+      detail = await withTimeout(fault.inject({ ...context, begin }), FAULT_TIMEOUT_MS);
     } catch (error) {
       return { atMs, error: `the fault could not be injected: ${(error as Error).message}` };
     }
