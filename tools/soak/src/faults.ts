@@ -1,9 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ScratchStack } from '../../stack/src/scratch-stack.ts';
 import type { SeededRandom } from '../../verify/src/seeded-random.ts';
+import { demoteRedis } from './readonly-replica.ts';
 import { restartRedis } from './redis-restart.ts';
 
-export const FAULT_NAMES = ['redis-restart', 'refuse-writes', 'sequencer-kill', 'pubsub-kill', 'gateway-kill'] as const;
+export const FAULT_NAMES = [
+  'redis-restart', 'refuse-writes', 'readonly', 'sequencer-kill', 'pubsub-kill', 'gateway-kill',
+] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 /** How long Redis refuses every write in `refuse-writes`. */
@@ -53,6 +56,13 @@ export const FAULTS: Readonly<Record<FaultName, Fault>> = {
       await stack.redis.call('CONFIG', 'SET', 'maxmemory', '0', 'maxmemory-policy', policy);
       return `writes refused for ${REFUSE_WRITES_MS} ms`;
     },
+  },
+  readonly: {
+    name: 'readonly',
+    appendfsync: 'everysec',
+    reconnectingClients: false,
+    // Over once Redis is a master again and accepts writes.
+    inject: ({ stack, begin }) => demoteRedis(stack, begin),
   },
   'sequencer-kill': {
     name: 'sequencer-kill',
