@@ -1,11 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ScratchStack } from '../../stack/src/scratch-stack.ts';
 import type { SeededRandom } from '../../verify/src/seeded-random.ts';
+import { blockRedisWithScript } from './busy-script.ts';
 import { demoteRedis } from './readonly-replica.ts';
 import { restartRedis } from './redis-restart.ts';
 
 export const FAULT_NAMES = [
-  'redis-restart', 'refuse-writes', 'readonly', 'sequencer-kill', 'pubsub-kill', 'gateway-kill',
+  'redis-restart', 'refuse-writes', 'readonly', 'busy', 'sequencer-kill', 'pubsub-kill', 'gateway-kill',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
@@ -63,6 +64,13 @@ export const FAULTS: Readonly<Record<FaultName, Fault>> = {
     reconnectingClients: false,
     // Over once Redis is a master again and accepts writes.
     inject: ({ stack, begin }) => demoteRedis(stack, begin),
+  },
+  busy: {
+    name: 'busy',
+    appendfsync: 'everysec',
+    reconnectingClients: false,
+    // Over once the script has returned.
+    inject: ({ stack, begin }) => blockRedisWithScript(stack, begin),
   },
   'sequencer-kill': {
     name: 'sequencer-kill',
