@@ -14,8 +14,12 @@ export interface Keys {
   readonly sequencerLease: string;
   /** Stream: every committed batch's deliveries, id = batch sequence number, kept while a gateway may still need them. */
   readonly deliveries: string;
-  /** Prefix of the follow graph: `followers + userId` is the set of users following userId. */
-  readonly followersPrefix: string;
+  /**
+   * Prefix of one epoch's follow graph: `followersPrefix(epoch) + userId` is the set of
+   * users following userId. Named by epoch, so that an operator's reset starts an empty
+   * graph in one step and the old sets can be deleted afterwards, a chunk at a time.
+   */
+  followersPrefix(epoch: number): string;
   /** Hash: gateway id -> last heartbeat (ms since epoch). */
   readonly gateways: string;
   /** Set of user ids connected to one gateway. */
@@ -26,6 +30,8 @@ export interface Keys {
   readonly batchEnd: string;
   /** Channel of one user's deliveries. */
   userChannel(userId: number): string;
+  /** `userChannel(id)` is this followed by the id. */
+  readonly userChannelPrefix: string;
   /** Capped list of rejected input, newest first, for operators. */
   readonly rejected: string;
   /** Prefix of BullMQ's keys (maintenance jobs). */
@@ -45,12 +51,13 @@ export function keysFor(prefix: string): Keys {
     position: `${prefix}:position`,
     sequencerLease: `${prefix}:sequencer:lease`,
     deliveries: `${prefix}:deliveries`,
-    followersPrefix: `${prefix}:followers:`,
+    followersPrefix: (epoch: number) => `${prefix}:followers:${epoch}:`,
     gateways: `${prefix}:gateways`,
     presence: (gatewayId: string) => `${prefix}:presence:${gatewayId}`,
     gatewayEvents: `${prefix}:gateway-events`,
     batchEnd: `${prefix}:batch-end`,
     userChannel: (userId: number) => `${prefix}:user:${userId}`,
+    userChannelPrefix: `${prefix}:user:`,
     rejected: `${prefix}:rejected`,
     jobsPrefix: `${prefix}:jobs`,
     waits: (processName: string) => `${prefix}:waits:${processName}`,

@@ -61,7 +61,7 @@ test('a reconnecting event source continues the sequence; duplicates are dropped
 
   const reset = (await requestOperation(fixture.redisUrl, fixture.keyPrefix, 'reset', 20_000)) as { epoch: number };
   assert.equal(reset.epoch, 1);
-  assert.equal(await fixture.redis.exists(`${keys.followersPrefix}2`), 0, 'the follow graph is gone');
+  assert.equal(await fixture.redis.exists(`${keys.followersPrefix(0)}2`), 0, 'the old epoch\'s follow graph is gone');
   assert.equal(await fixture.redis.hget(keys.position, 'nextSeq'), '1');
   const before = [user1!.received, user2!.received, user3!.received];
   await sendEvents(fixture.eventPort, [...broadcasts(1, 99), '100|S|2', ...broadcasts(101, 200)]);

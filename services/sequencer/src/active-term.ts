@@ -77,7 +77,7 @@ export class ActiveTerm {
       },
       config.sequencer, logger, position,
     );
-    const edges = await loadFollowGraph(redis, keys, sequencer.router.graph);
+    const edges = await loadFollowGraph(redis, keys, position.epoch, sequencer.router.graph);
     tracker = new GatewayTracker(subscriber, redis, keys, sequencer.router, sequencer.window, config.sequencer.gatewayTtlMs, logger);
     await tracker.start();
 

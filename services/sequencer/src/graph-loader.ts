@@ -9,18 +9,19 @@ const SCAN_COUNT = 1000;
  * Loads the committed follow graph from its Redis sets into memory. The sequencer is
  * the only writer of those sets, so after this its copy stays exact.
  */
-export async function loadFollowGraph(redis: Redis, keys: Keys, graph: FollowGraph): Promise<number> {
+export async function loadFollowGraph(redis: Redis, keys: Keys, epoch: number, graph: FollowGraph): Promise<number> {
+  const prefix = keys.followersPrefix(epoch);
   let edges = 0;
   let cursor = '0';
   do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.followersPrefix}*`, 'COUNT', SCAN_COUNT);
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', SCAN_COUNT);
     cursor = next;
     if (found.length === 0) continue;
     const pipeline = redis.pipeline();
     for (const key of found) pipeline.smembers(key);
     const replies = (await pipeline.exec()) ?? [];
     found.forEach((key, index) => {
-      const to = Number(key.slice(keys.followersPrefix.length));
+      const to = Number(key.slice(prefix.length));
       for (const from of (replies[index]?.[1] as string[] | undefined) ?? []) {
         graph.follow(Number(from), to);
         edges++;

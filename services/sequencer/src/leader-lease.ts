@@ -1,17 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import { luaScript } from './lua-script.ts';
 
-/** Extends the lease only while it still holds this token: a lapsed lease is never taken back by renewing. */
-const RENEW_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
-
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
+const RENEW_LUA = luaScript('renew-lease.lua');
+const RELEASE_LUA = luaScript('release-lease.lua');
 
 type LeaseCommands = Redis & {
   fmRenewLease(key: string, token: string, ttlMs: number): Promise<number>;

@@ -1,46 +1,37 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '@follower-maze/shared';
 import { asFenced } from './fence.ts';
+import { luaScript } from './lua-script.ts';
+
+const RESET_LUA = luaScript('reset.lua');
+/** Keys found per SCAN step and deleted per UNLINK: the old graph goes a bounded chunk at a time. */
+const KEYS_PER_STEP = 1000;
 
 /**
- * The operator's reset, in one fenced step: the follow graph, the stream's content and
- * the delivery log go, the consumer group skips to the end, and the position restarts
- * at 1 under a new epoch: older sequencers are refused, and gateways, seeing the epoch in
- * the next deliveries, forget what they had sent. Refused as well when the epoch is no
- * longer the one the operator saw (a late or repeated request must not wipe a new sequence).
- *
- * KEYS: lease, position, events, deliveries, followers keys...
- * ARGV: token, group, expectedEpoch
+ * The operator's reset: one fenced step starts the new epoch (see lua/reset.lua), then
+ * the old epoch's follow graph, which nothing reads any more, is deleted in chunks.
  */
-const RESET_LUA = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED lease lost') end
-local epoch = redis.call('HGET', KEYS[2], 'epoch') or '0'
-if epoch ~= ARGV[3] then return redis.error_reply('STALE reset for epoch ' .. ARGV[3] .. ', the epoch is ' .. epoch) end
-for k = 5, #KEYS do redis.call('DEL', KEYS[k]) end
-redis.call('XTRIM', KEYS[3], 'MAXLEN', 0)
-redis.call('XGROUP', 'SETID', KEYS[3], ARGV[2], '$')
-redis.call('DEL', KEYS[4])
-local epoch = redis.call('HINCRBY', KEYS[2], 'epoch', 1)
-redis.call('HSET', KEYS[2], 'nextSeq', 1, 'batchSeq', 0, 'trimId', '0-0', 'deliveryFloor', 0)
-return epoch
-`;
-
 export async function resetSequence(redis: Redis, keys: Keys, token: string, expectedEpoch: number): Promise<{ epoch: number; followerSets: number }> {
-  const followerKeys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.followersPrefix}*`, 'COUNT', 1000);
-    cursor = next;
-    followerKeys.push(...found);
-  } while (cursor !== '0');
+  let epoch: number;
   try {
-    const epoch = (await redis.eval(
-      RESET_LUA, 4 + followerKeys.length,
-      keys.sequencerLease, keys.position, keys.events, keys.deliveries, ...followerKeys,
-      token, keys.sequencerGroup, expectedEpoch,
+    epoch = (await redis.eval(
+      RESET_LUA, 4, keys.sequencerLease, keys.position, keys.events, keys.deliveries, token, keys.sequencerGroup, expectedEpoch,
     )) as number;
-    return { epoch, followerSets: followerKeys.length };
   } catch (error) {
     throw asFenced(error);
   }
+  const followerSets = await deleteMatching(redis, `${keys.followersPrefix(expectedEpoch)}*`);
+  return { epoch, followerSets };
+}
+
+/** Deletes every key matching the pattern, a SCAN step at a time; returns how many. */
+async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', KEYS_PER_STEP);
+    cursor = next;
+    if (found.length > 0) deleted += await redis.unlink(found);
+  } while (cursor !== '0');
+  return deleted;
 }

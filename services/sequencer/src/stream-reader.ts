@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ensureSequencerGroup, groupInfo, splitEventLines, type Keys } from '@follower-maze/shared';
-import { asFenced, FENCE_LUA } from './fence.ts';
+import { asFenced } from './fence.ts';
+import { luaScript } from './lua-script.ts';
 
 export interface StreamEntry {
   readonly id: string;
@@ -15,13 +16,7 @@ type XReadReply = [stream: string, entries: [id: string, fields: string[] | null
 /** The one consumer name: only the lease holder reads, so pending entries are always its own. */
 const CONSUMER = 'sequencer';
 
-/** Reads through the group only while the caller holds the lease: a read moves the group's position. */
-const FENCED_READ_LUA = `
-${FENCE_LUA}
-local fenced = fence(KEYS[1], ARGV[1], KEYS[2], ARGV[2])
-if fenced then return redis.error_reply(fenced) end
-return redis.call('XREADGROUP', 'GROUP', ARGV[3], ARGV[4], 'COUNT', ARGV[5], 'STREAMS', KEYS[3], ARGV[6])
-`;
+const FENCED_READ_LUA = luaScript('fenced-read.lua');
 
 type RedisWithRead = Redis & { fmFencedRead(...args: (string | number)[]): Promise<XReadReply> };
 

@@ -1,12 +1,13 @@
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { EVENT_LINES_FIELD, encodeGatewayEvent, keysFor, type Keys } from '@follower-maze/shared';
+import { decodeLoggedDeliveries, EVENT_LINES_FIELD, encodeGatewayEvent, keysFor, type Keys } from '@follower-maze/shared';
 import { startSequencerService } from '../src/sequencer-service.ts';
 import { defineCommitScript } from '../src/commit-script.ts';
 import { Batch } from '../src/core/batch.ts';
 import { FencedError } from '../src/fence.ts';
 import { LeaderLease } from '../src/leader-lease.ts';
+import { resetSequence } from '../src/reset-script.ts';
 import { readStatus, requestOperation } from '../../../tools/ops/src/operations-client.ts';
 import { deletePrefix, eventually, silentLogger, testConfig, testRedis, TEST_REDIS_URL, uniquePrefix } from '../../../test/support/redis-fixture.ts';
 
@@ -70,8 +71,8 @@ test('orders shuffled events, routes them to online users and commits graph and 
     assert.deepEqual(gateway.notifications(1), ['3|S|9', '6|S|9', '7|B']);
     assert.deepEqual(gateway.notifications(2), ['3|S|9', '4|P|9|2', '7|B']);
   });
-  assert.deepEqual((await redis.smembers(`${keys.followersPrefix}9`)).sort(), ['1']);
-  assert.deepEqual(await redis.smembers(`${keys.followersPrefix}3`), ['9'], 'a follow of an offline user is kept');
+  assert.deepEqual((await redis.smembers(`${keys.followersPrefix(0)}9`)).sort(), ['1']);
+  assert.deepEqual(await redis.smembers(`${keys.followersPrefix(0)}3`), ['9'], 'a follow of an offline user is kept');
   const pending = (await redis.xpending(keys.events, keys.sequencerGroup)) as [number, ...unknown[]];
   assert.equal(pending[0], 0, 'every entry is acknowledged');
 });
@@ -153,6 +154,60 @@ test('a commit from a stale position or a lapsed lease is refused', async () => 
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(await lease.renew(), false, 'a lapsed lease is not taken back by renewing');
   await assert.rejects(committer.commit({ ...request, startNextSeq: 2, nextSeq: 3 }), FencedError);
+});
+
+test('one commit carries 200,000 recipients, 200,000 follow changes and 5,000 acknowledgements (no argument list grows with them)', async () => {
+  const { keys } = withCleanup('seq-big-commit');
+  const lease = new LeaderLease(redis, keys.sequencerLease, 10_000);
+  assert.equal(await lease.acquire(), true);
+  const committer = defineCommitScript(redis, keys, { token: lease.token, epoch: 0, term: 1 });
+  const users = 200_000;
+  const batch = new Batch();
+  batch.events = 2;
+  for (let user = 1; user <= users; user++) {
+    batch.deliver(user, '1|B');
+    batch.changeEdge(user, user % 2 === 0 ? 1 : 2, true);
+  }
+  batch.changeEdge(4, 1, false);
+  await redis.sadd(`${keys.followersPrefix(0)}1`, 999_999);
+  batch.changeEdge(999_999, 1, false);
+  const ids: string[] = [];
+  for (let entry = 0; entry < 5000; entry++) ids.push((await append(keys.events, [`${entry}|B`]))!);
+  await redis.xgroup('CREATE', keys.events, keys.sequencerGroup, '0');
+  await redis.xreadgroup('GROUP', keys.sequencerGroup, 'sequencer', 'COUNT', 5000, 'STREAMS', keys.events, '>');
+  const bytesByUser = await committer.commit({ batch, startNextSeq: 1, nextSeq: 3, previousBatchSeq: 0, ackIds: ids, trimId: '0-0', deliveryLogMinSeq: 1 });
+  assert.equal(bytesByUser.size, users);
+  assert.equal(await redis.hget(keys.position, 'nextSeq'), '3');
+  assert.equal(await redis.scard(`${keys.followersPrefix(0)}1`), users / 2 - 1, 'every follow of user 1, less the one undone within the batch and the one removed');
+  assert.equal(await redis.sismember(`${keys.followersPrefix(0)}1`, 999_999), 0);
+  assert.equal(await redis.scard(`${keys.followersPrefix(0)}2`), users / 2);
+  assert.equal(((await redis.xpending(keys.events, keys.sequencerGroup)) as [number])[0], 0, 'every entry acknowledged');
+  const [[, fields]] = (await redis.xrangeBuffer(keys.deliveries, '-', '+')) as [[Buffer, Buffer[]]];
+  assert.equal([...decodeLoggedDeliveries(fields[3]!)].length, users, 'the delivery log holds every recipient');
+});
+
+test('a reset starts an empty graph at once and deletes 200,000 follower sets of the old epoch in chunks', async () => {
+  const { keys } = withCleanup('seq-big-reset');
+  const lease = new LeaderLease(redis, keys.sequencerLease, 10_000);
+  assert.equal(await lease.acquire(), true);
+  await redis.xgroup('CREATE', keys.events, keys.sequencerGroup, '0', 'MKSTREAM');
+  const sets = 200_000;
+  for (let from = 0; from < sets; from += 10_000) {
+    const pipeline = redis.pipeline();
+    for (let user = from; user < from + 10_000; user++) pipeline.sadd(`${keys.followersPrefix(0)}${user}`, 1);
+    await pipeline.exec();
+  }
+  const result = await resetSequence(redis, keys, lease.token, 0);
+  assert.deepEqual(result, { epoch: 1, followerSets: sets });
+  let left = 0;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.followersPrefix(0)}*`, 'COUNT', 10_000);
+    cursor = next;
+    left += found.length;
+  } while (cursor !== '0');
+  assert.equal(left, 0, 'no set of the old epoch is left');
+  await assert.rejects(resetSequence(redis, keys, lease.token, 0), /STALE/, 'a repeated reset of the old epoch is refused');
 });
 
 test('waiting at a missing event is shown by ops status while it lasts; ops skip-gap releases what follows, recorded', async () => {

@@ -1,0 +1,83 @@
+-- One atomic step per batch: keep its deliveries in the delivery log, acknowledge the
+-- stream entries it covers, apply the net follow-graph changes, record the new
+-- position, and publish the deliveries. All of it happens or none, so the committed
+-- position always matches the graph, and a restarted sequencer neither loses nor
+-- repeats a delivery.
+--
+-- Refused (FENCED) unless the caller still holds the lease and its epoch, and the
+-- stored position is the one the batch starts from: a sequencer whose memory is ahead
+-- of Redis (Redis lost writes) or behind it (another one committed) must reload. A
+-- resent script of a batch that was already committed changes nothing.
+--
+-- Lists travel packed, one string per section, so that no argument count grows with
+-- the batch; every command built from them takes at most MEMBERS_PER_COMMAND values.
+--
+-- KEYS[1] position   KEYS[2] events stream   KEYS[3] lease   KEYS[4] deliveries log
+-- ARGV[1]  token               ARGV[2]  epoch
+-- ARGV[3]  start nextSeq: the position the batch starts from
+-- ARGV[4]  nextSeq after the batch
+-- ARGV[5]  events in the batch (0: only acknowledgements)
+-- ARGV[6]  consumer group      ARGV[7]  trimId: entries below it are acknowledged
+-- ARGV[8]  deliveryFloor: log entries below it are received by every gateway
+-- ARGV[9]  delivery log entry id (the batch's last sequence number)
+-- ARGV[10] batch-end marker    ARGV[11] followers key prefix (of the epoch)
+-- ARGV[12] user channel prefix ARGV[13] batch-end channel
+-- ARGV[14] stream ids to acknowledge, separated by spaces
+-- ARGV[15] follows added, one line per followed user: "<to> <from> <from> ..."
+-- ARGV[16] follows removed, the same layout
+-- ARGV[17] deliveries, each "<userId> <byteLength>\n<message>", in the delivery log's layout
+-- @include fence.lua
+local MEMBERS_PER_COMMAND = 1000
+
+local fenced = fence(KEYS[3], ARGV[1], KEYS[1], ARGV[2])
+if fenced then return redis.error_reply(fenced) end
+local events = tonumber(ARGV[5])
+local stored = redis.call('HGET', KEYS[1], 'nextSeq') or '1'
+if stored ~= ARGV[3] then
+  if events > 0 and stored == ARGV[4] then return 0 end
+  return redis.error_reply('FENCED position is ' .. stored .. ', not ' .. ARGV[3])
+end
+
+-- The one write that can be refused (OOM, MISCONF) comes first: nothing is half done.
+if events > 0 then
+  redis.call('XADD', KEYS[4], ARGV[9], 'marker', ARGV[10], 'd', ARGV[17])
+end
+
+local function in_chunks(words, call)
+  local chunk = {}
+  for word in string.gmatch(words, '%S+') do
+    chunk[#chunk + 1] = word
+    if #chunk == MEMBERS_PER_COMMAND then
+      call(chunk)
+      chunk = {}
+    end
+  end
+  if #chunk > 0 then call(chunk) end
+end
+
+local function per_user(lines, command)
+  for user, members in string.gmatch(lines, '(%d+) ([^\n]+)') do
+    local key = ARGV[11] .. user
+    in_chunks(members, function(values) redis.call(command, key, unpack(values)) end)
+  end
+end
+
+in_chunks(ARGV[14], function(ids) redis.call('XACK', KEYS[2], ARGV[6], unpack(ids)) end)
+per_user(ARGV[15], 'SADD')
+per_user(ARGV[16], 'SREM')
+
+redis.call('HSET', KEYS[1], 'nextSeq', ARGV[4], 'trimId', ARGV[7])
+if events == 0 then return 1 end
+redis.call('HSET', KEYS[1], 'batchSeq', tonumber(ARGV[4]) - 1, 'deliveryFloor', ARGV[8])
+
+local deliveries = ARGV[17]
+local at = 1
+while at <= #deliveries do
+  local space = string.find(deliveries, ' ', at, true)
+  local header_end = string.find(deliveries, '\n', space, true)
+  local length = tonumber(string.sub(deliveries, space + 1, header_end - 1))
+  redis.call('PUBLISH', ARGV[12] .. string.sub(deliveries, at, space - 1), string.sub(deliveries, header_end + 1, header_end + length))
+  at = header_end + 1 + length
+end
+redis.call('PUBLISH', ARGV[13], ARGV[10])
+return 1
