@@ -36,6 +36,8 @@ export interface IngestConfig {
   readonly maxAppendsInFlight: number;
   /** Stream entries not yet read by the sequencer before the socket is paused (one sequencer read's worth keeps latency low). Default 20. */
   readonly maxUnreadEntries: number;
+  /** Event source connections at a time; more are refused. Above 1 only for a source sharded over several connections. Default 1. */
+  readonly maxSources: number;
 }
 
 export interface SequencerConfig {
@@ -50,6 +52,16 @@ export interface SequencerConfig {
   /** How often the stream is trimmed behind the committed offset (a BullMQ job). Default 1000 ms. */
   readonly trimIntervalMs: number;
   /**
+   * The most one commit carries: events, notifications and notification bytes. A larger
+   * release (a gap closing on a full window) is committed as several batches, so no
+   * commit script keeps Redis busy long (other clients wait meanwhile) and the
+   * sequencer's event loop never blocks long enough to lose its lease. The event that
+   * crosses a limit is the last of its batch. Defaults 40000, 200000 and 4 MiB.
+   */
+  readonly maxCommitEvents: number;
+  readonly maxCommitNotifications: number;
+  readonly maxCommitBytes: number;
+  /**
    * How long the sequencer waits at a missing sequence number, with later events held,
    * before it skips the missing ones by itself. Default: unset, it waits until the event
    * arrives or an operator runs `ops skip-gap`. Set, a lost event costs its notifications
@@ -63,6 +75,28 @@ export interface GatewayConfig {
   readonly processes: number;
   /** Bytes waiting in one client's socket before that client is disconnected. Default 16 MiB. */
   readonly maxClientBufferBytes: number;
+  /**
+   * Bytes waiting for all clients of one gateway process together; past it, the clients
+   * with the most waiting are disconnected until it is back under. Default 256 MiB: the
+   * bytes are held outside the JavaScript heap, so nothing else bounds them, and with the
+   * gateway's own ~125 MiB a process stays under ~400 MiB, so that two gateways, the
+   * sequencer and Redis fit a 2-core machine with a few GiB. That is 16 clients at the
+   * per-client limit, or every one of 10,000 clients about 26 KiB behind.
+   */
+  readonly maxBufferedBytes: number;
+  /**
+   * Client connections one gateway process holds at most (in the handshake or served);
+   * more are closed at once, counted and recorded as rejections. Default 10000: each costs
+   * a file descriptor, and it must stay below the process's descriptor limit (`ulimit -n`)
+   * with room for Redis connections, or accepting fails; memory is about X KiB a client.
+   */
+  readonly maxClients: number;
+  /**
+   * Keep serving a client that shut down its sending side (half-close) after its id line.
+   * Default false, as Node's own default: a client that ends its side is disconnected at
+   * once and its user leaves, instead of lingering until a write to it fails.
+   */
+  readonly allowHalfOpen: boolean;
   /** A client that has not sent its id line by then is disconnected. Default 30000 ms. */
   readonly idLineTimeoutMs: number;
   /** Longest id line accepted. Default 64 bytes. */
@@ -128,6 +162,7 @@ export function loadConfig(
       flushIntervalMs: int('INGEST_FLUSH_INTERVAL_MS', 2, '2'),
       maxAppendsInFlight: int('INGEST_MAX_APPENDS_IN_FLIGHT', 4, '4'),
       maxUnreadEntries: int('INGEST_MAX_UNREAD_ENTRIES', 20, '20'),
+      maxSources: int('INGEST_MAX_SOURCES', 1, '1'),
     },
     sequencer: {
       readEntries: int('SEQUENCER_READ_ENTRIES', 20, '20'),
@@ -135,11 +170,17 @@ export function loadConfig(
       maxInFlightBytesPerGateway: int('SEQUENCER_MAX_IN_FLIGHT_BYTES', 8 * 1024 * 1024, '8388608'),
       gatewayTtlMs: int('SEQUENCER_GATEWAY_TTL_MS', 5000, '5000'),
       trimIntervalMs: int('SEQUENCER_TRIM_INTERVAL_MS', 1000, '1000'),
+      maxCommitEvents: int('SEQUENCER_MAX_COMMIT_EVENTS', 40_000, '40000'),
+      maxCommitNotifications: int('SEQUENCER_MAX_COMMIT_NOTIFICATIONS', 200_000, '200000'),
+      maxCommitBytes: int('SEQUENCER_MAX_COMMIT_BYTES', 4 * 1024 * 1024, '4194304'),
       gapTimeoutMs: env.get('SEQUENCER_GAP_TIMEOUT_MS').example('30000').asIntPositive(),
     },
     gateway: {
       processes: int('GATEWAYS', 1, '2'),
       maxClientBufferBytes: int('GATEWAY_MAX_CLIENT_BUFFER_BYTES', 16 * 1024 * 1024, '16777216'),
+      maxBufferedBytes: int('GATEWAY_MAX_BUFFERED_BYTES', 256 * 1024 * 1024, '268435456'),
+      maxClients: int('GATEWAY_MAX_CLIENTS', 10_000, '10000'),
+      allowHalfOpen: env.get('GATEWAY_ALLOW_HALF_OPEN').default('false').example('true').asBool(),
       idLineTimeoutMs: int('GATEWAY_ID_LINE_TIMEOUT_MS', 30_000, '30000'),
       maxIdLineBytes: int('GATEWAY_MAX_ID_LINE_BYTES', 64, '64'),
       ackIntervalMs: int('GATEWAY_ACK_INTERVAL_MS', 5, '5'),

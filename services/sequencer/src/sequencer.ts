@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   Counters, parseEvent, type Logger, type MazeEvent, type RejectionLog, type SequencerConfig, type WaitReport,
 } from '@follower-maze/shared';
-import { Batch } from './core/batch.ts';
+import { Batch, type CommitLimits } from './core/batch.ts';
 import { InFlightWindow } from './core/in-flight-window.ts';
 import { ReorderBuffer } from './core/reorder-buffer.ts';
 import { Router } from './core/router.ts';
@@ -75,6 +75,7 @@ export class Sequencer {
   private skipRequests: ((range: SkippedRange | undefined) => void)[] = [];
   private readonly rejections: RejectionLog;
   private readonly waits: WaitReport;
+  private readonly limits: CommitLimits;
 
   constructor(
     private readonly reader: StreamReader,
@@ -86,6 +87,7 @@ export class Sequencer {
     position: { readonly nextSeq: number; readonly batchSeq: number },
   ) {
     this.rejections = outlets.rejections;
+    this.limits = { maxEvents: config.maxCommitEvents, maxNotifications: config.maxCommitNotifications, maxBytes: config.maxCommitBytes };
     this.waits = outlets.waits;
     this.reorder = new ReorderBuffer(config.reorderWindow, position.nextSeq);
     this.previousBatchSeq = position.batchSeq;
@@ -149,16 +151,22 @@ export class Sequencer {
     this.waits.begin('redis', `${what} (${error.message})`);
   }
 
-  /** One read, one batch, one commit. */
+  /**
+   * One read, one batch, one commit. While events are ready to release (a bounded batch
+   * left some behind), nothing new is read: they go first, and the window does not fill.
+   */
   private async step(): Promise<void> {
-    const entries = await this.reader.read(READ_BLOCK_MS);
-    this.counters.add('entriesRead', entries.length);
-    for (const entry of entries) this.absorb(entry);
+    if (!this.reorder.ready) {
+      const entries = await this.reader.read(READ_BLOCK_MS);
+      if (entries.length > 0) this.counters.add('entriesRead', entries.length);
+      for (const entry of entries) this.absorb(entry);
+    }
     const batch = new Batch();
     const route = (event: MazeEvent) => this.router.route(event, batch);
-    this.reorder.release(route);
+    const hasRoom = () => batch.hasRoom(this.limits);
+    this.reorder.release(route, hasRoom);
     const skipped = this.skipGapIfDue();
-    if (skipped) this.reorder.release(route);
+    if (skipped) this.reorder.release(route, hasRoom);
     this.watchGap();
     await this.waitForRoom();
     const nextSeq = this.reorder.nextSeq;
@@ -272,7 +280,8 @@ export class Sequencer {
   /** Notes when the sequencer starts waiting at a missing number, and says so while it lasts. */
   private watchGap(): void {
     const seq = this.reorder.nextSeq;
-    if (this.reorder.size === 0) {
+    // Events ready to release are a backlog of bounded batches, not a gap.
+    if (this.reorder.size === 0 || this.reorder.ready) {
       this.gap = undefined;
       this.waits.end('gap');
       return;

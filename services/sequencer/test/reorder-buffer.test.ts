@@ -90,3 +90,15 @@ test('after any skips, every held event is released once, in order (property)', 
     },
   ));
 });
+
+test('a bounded release stops where asked and goes on later from there', () => {
+  const buffer = new ReorderBuffer<string>(10, 1);
+  for (const seq of [3, 1, 2, 4]) buffer.insert(seq, String(seq));
+  const out: string[] = [];
+  buffer.release((item) => out.push(item), () => out.length < 2);
+  assert.deepEqual(out, ['1', '2']);
+  assert.equal(buffer.ready, true, 'the next one is here');
+  buffer.release((item) => out.push(item));
+  assert.deepEqual(out, ['1', '2', '3', '4']);
+  assert.equal(buffer.ready, false);
+});

@@ -8,8 +8,13 @@ export class Batch {
   /** to-user -> from-user -> follows after the batch. */
   readonly edgeChanges = new Map<number, Map<number, boolean>>();
   events = 0;
+  notificationCount = 0;
+  /** Bytes of the notifications on the wire (CRLF included): what the commit publishes, headers aside. */
+  notificationBytes = 0;
 
   deliver(userId: number, payload: string): void {
+    this.notificationCount++;
+    this.notificationBytes += payload.length + 2;
     const list = this.notifications.get(userId);
     if (list) list.push(payload);
     else this.notifications.set(userId, [payload]);
@@ -24,4 +29,16 @@ export class Batch {
   get isEmpty(): boolean {
     return this.events === 0;
   }
+
+  /** Whether another event may join the batch under the limits; the one that crosses a limit is the last. */
+  hasRoom(limits: CommitLimits): boolean {
+    return this.events < limits.maxEvents && this.notificationCount < limits.maxNotifications && this.notificationBytes < limits.maxBytes;
+  }
+}
+
+/** The most one commit may carry, so that its script keeps Redis busy only briefly. */
+export interface CommitLimits {
+  readonly maxEvents: number;
+  readonly maxNotifications: number;
+  readonly maxBytes: number;
 }

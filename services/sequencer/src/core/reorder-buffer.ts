@@ -53,9 +53,14 @@ export class ReorderBuffer<T> {
     return skipped;
   }
 
-  /** Releases every event that is now in turn, in order. */
-  release(take: (item: T) => void): void {
-    for (;;) {
+  /** Whether the next event in turn is here, so that `release` would release something. */
+  get ready(): boolean {
+    return this.slots[this.next % this.window] !== undefined;
+  }
+
+  /** Releases the events that are now in turn, in order, while `more()` allows. */
+  release(take: (item: T) => void, more: () => boolean = () => true): void {
+    while (more()) {
       const slot = this.next % this.window;
       const item = this.slots[slot];
       if (item === undefined) return;
