@@ -1,22 +1,27 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
-  Counters, listenOn, LineSplitter, parseEvent, type IngestConfig, type Keys, type Logger, type RejectionLog, type WaitReport,
+  Counters, listenOn, parseEvent, ThrottledWarning, type IngestConfig, type Keys, type Logger, type RejectionLog, type WaitReport,
 } from '@follower-maze/shared';
+import { SourceConnection, type SourceListener } from './source-connection.ts';
+import { SourceGate } from './source-gate.ts';
 import { StreamAppender } from './stream-appender.ts';
 
-export type IngestCounter = 'sourcesConnected' | 'eventsAccepted' | 'eventsRejected' | 'pauses' | 'appendErrors';
+export type IngestCounter =
+  | 'sourcesConnected' | 'sourcesRefused' | 'probes' | 'eventsAccepted' | 'eventsRejected' | 'pauses' | 'appendErrors';
 
 /**
- * The TCP server for the event source: splits its byte stream into lines, validates
- * each against the event grammar, and hands accepted lines, untouched, to the stream
- * appender. Reading stops while the appender reports back-pressure.
+ * The TCP server for the event source: admits at most `maxSources` sources, validates
+ * each of their lines against the event grammar, and hands accepted lines, untouched, to
+ * the stream appender. Reading stops while the appender reports back-pressure.
  */
-export class EventIngest {
+export class EventIngest implements SourceListener {
   readonly counters = new Counters<IngestCounter>();
   private readonly server: Server;
-  private readonly sources = new Set<Socket>();
+  private readonly connections = new Set<SourceConnection>();
+  private readonly gate: SourceGate;
   private readonly appender: StreamAppender;
+  private readonly refusals: ThrottledWarning;
   private paused = false;
 
   constructor(
@@ -29,6 +34,8 @@ export class EventIngest {
   ) {
     // A refusal is said by the wait report while it lasts (not once per retry); here it is counted.
     this.appender = new StreamAppender(redis, keys, config, (paused) => this.setPaused(paused), () => this.counters.add('appendErrors'), waits);
+    this.gate = new SourceGate(config.maxSources);
+    this.refusals = new ThrottledWarning(logger, 'event source refused: as many sources as INGEST_MAX_SOURCES are connected');
     this.server = createServer((socket) => this.accept(socket));
   }
 
@@ -47,57 +54,58 @@ export class EventIngest {
    */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sources) socket.destroy();
+    this.gate.close();
+    for (const connection of this.connections) connection.destroy();
     await closed;
     await this.appender.drain();
     this.appender.close();
   }
 
-  private accept(socket: Socket): void {
-    this.sources.add(socket);
-    this.counters.add('sourcesConnected');
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.logger.info({ remote }, 'event source connected');
-    if (this.paused) socket.pause();
-    const splitter = new LineSplitter(this.config.maxLineBytes, {
-      line: (text) => this.acceptLine(text),
-      oversized: (bytes) => this.reject(`line longer than ${this.config.maxLineBytes} bytes`, `${bytes} bytes`),
-    });
-    socket.on('data', (chunk: Buffer) => splitter.push(chunk));
-    socket.on('end', () => {
-      const unterminated = splitter.end();
-      if (unterminated !== undefined) this.reject('unterminated last line', unterminated);
-      this.appender.flush();
-    });
-    socket.on('error', (error) => this.logger.warn({ remote, err: error.message }, 'event source connection error'));
-    socket.on('close', () => {
-      this.sources.delete(socket);
-      this.logger.info({ remote, eventsAppended: this.appender.eventsAppended }, 'event source disconnected');
-    });
-  }
-
-  private acceptLine(line: string): void {
-    if (line.length === 0) return;
-    const parsed = parseEvent(line);
+  line(text: string): boolean {
+    if (text.length === 0) return false;
+    const parsed = parseEvent(text);
     if (!parsed.ok) {
-      this.reject(parsed.reason, line);
-      return;
+      this.reject(parsed.reason, text);
+      return false;
     }
     this.counters.add('eventsAccepted');
-    this.appender.add(line);
+    this.appender.add(text);
+    return true;
   }
 
-  private reject(reason: string, input: string): void {
+  reject(reason: string, input: string): void {
     this.counters.add('eventsRejected');
     this.rejections.record(`event source: ${reason}`, input);
+  }
+
+  admitted(): void {
+    this.counters.add('sourcesConnected');
+  }
+
+  ended(): void {
+    this.appender.flush();
+  }
+
+  refused(remote: string): void {
+    this.counters.add('sourcesRefused');
+    this.refusals.warn({ remote, maxSources: this.config.maxSources });
+    this.rejections.record(`event source: refused, ${this.config.maxSources} source(s) already connected`, remote);
+  }
+
+  closed(connection: SourceConnection): void {
+    this.connections.delete(connection);
+    if (connection.role === 'silent') this.counters.add('probes');
+  }
+
+  private accept(socket: Socket): void {
+    const connection = new SourceConnection(socket, this.gate, this, this.logger, this.config.maxLineBytes, !this.paused);
+    this.connections.add(connection);
   }
 
   private setPaused(paused: boolean): void {
     this.paused = paused;
     if (paused) this.counters.add('pauses');
-    for (const socket of this.sources) {
-      if (paused) socket.pause();
-      else socket.resume();
-    }
+    this.gate.setReading(!paused);
+    for (const connection of this.connections) connection.setReading(!paused);
   }
 }
