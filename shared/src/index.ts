@@ -17,3 +17,4 @@ export * from './bounded-close.ts';
 export * from './waiters.ts';
 export * from './wait-report.ts';
 export * from './throttled-warning.ts';
+export * from './event-loop-delay.ts';

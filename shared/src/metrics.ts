@@ -1,3 +1,4 @@
+import { EventLoopDelay } from './event-loop-delay.ts';
 import type { Logger } from './logger.ts';
 
 /** Named counters of one service, logged periodically so an operator sees rates without a log line per event. */
@@ -17,9 +18,13 @@ export class Counters<Name extends string> {
   }
 }
 
-/** Logs the counters every `intervalMs` until stopped. */
+/** Logs the counters, and how long the event loop was held up meanwhile, every `intervalMs` until stopped. */
 export function logCountersEvery(counters: Counters<string>, intervalMs: number, logger: Logger): () => void {
-  const timer = setInterval(() => logger.info({ counters: counters.snapshot() }, 'counters'), intervalMs);
+  const eventLoop = new EventLoopDelay();
+  const timer = setInterval(() => logger.info({ counters: counters.snapshot(), eventLoopDelay: eventLoop.take() }, 'counters'), intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    eventLoop.close();
+  };
 }

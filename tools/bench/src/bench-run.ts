@@ -12,6 +12,7 @@ import { freePorts } from '../../stack/src/free-ports.ts';
 import { readRedisStats, resetRedisStats, type RedisStats } from './redis-stats.ts';
 import { formatProgress } from './report.ts';
 import { RssSampler, type PeakRss } from './rss-sampler.ts';
+import { readEventLoopDelays, type EventLoopWorst } from './event-loop-report.ts';
 import { waitUntilReady } from '../../stack/src/readiness.ts';
 
 const HOST = '127.0.0.1';
@@ -19,6 +20,7 @@ const KEY_PREFIX = 'bench';
 /** Verification progress arrives every second; a line every few is enough to follow a run. */
 const PROGRESS_LINE_INTERVAL_MS = 3000;
 const PROFILE_TOP_FUNCTIONS = 15;
+const COUNTERS_INTERVAL_MS = 1000;
 
 export interface BenchResult {
   readonly events: number;
@@ -28,6 +30,8 @@ export interface BenchResult {
   readonly redis: RedisStats;
   readonly profile: ProfileSummary | undefined;
   readonly logFile: string;
+  /** Worst event-loop delay of each service during the run. */
+  readonly eventLoop: readonly EventLoopWorst[];
 }
 
 /**
@@ -59,7 +63,11 @@ export class BenchRun {
     const stack = (this.stack = new Stack({
       redisPort: redisPort!,
       dataDir: this.dataDir,
-      env: { EVENT_PORT: String(eventPort), CLIENT_PORT: String(gatewayPorts[0]), LISTEN_HOST: HOST, KEY_PREFIX, LOG_LEVEL: 'warn' },
+      // Counters every second at info: their event-loop delays are read back for the report.
+      env: {
+        EVENT_PORT: String(eventPort), CLIENT_PORT: String(gatewayPorts[0]), LISTEN_HOST: HOST, KEY_PREFIX, LOG_LEVEL: 'info',
+        METRICS_INTERVAL_MS: String(COUNTERS_INTERVAL_MS),
+      },
       // Node writes the profile when the process exits, which Stack.stop() asks for with SIGTERM.
       ...(profile && { serviceNodeArgs: { [profile]: ['--cpu-prof', `--cpu-prof-dir=${this.runDir}`] } }),
       gatewayPorts,
@@ -72,6 +80,7 @@ export class BenchRun {
     let redisStats: RedisStats;
     let peakRss: PeakRss[];
     let runWindow: ProfileWindow;
+    let runStartMs = 0;
     try {
       await stack.start();
       sampler = new RssSampler([
@@ -82,6 +91,7 @@ export class BenchRun {
       await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: eventPort!, gateways: gatewayPorts.length });
       const redis = (this.redis = connectRedis(stack.redisUrl, 'bench', this.logger));
       await resetRedisStats(redis);
+      runStartMs = Date.now();
       const startUs = monotonicNowUs();
       report = await runVerification({
         ...optionsFromEnv({}), // The checker's defaults: 100 clients, 1,000 users, seed 666, batches of 100.
@@ -100,7 +110,8 @@ export class BenchRun {
     }
     // Only now: the profiled processes have exited and written their profiles.
     const profileSummary = profile === undefined ? undefined : await summarizeCpuProfiles(this.runDir, PROFILE_TOP_FUNCTIONS, runWindow);
-    return { events: this.events, report, peakRss, redis: redisStats, profile: profileSummary, logFile };
+    const eventLoop = await readEventLoopDelays(logFile, peakRss, runStartMs);
+    return { events: this.events, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop };
   }
 
   /** Stops the stack and deletes Redis's data; safe to call twice (Ctrl-C during a run). */

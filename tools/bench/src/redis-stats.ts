@@ -8,6 +8,21 @@ export interface CommandStat {
   readonly usec: number;
 }
 
+/** Commands that took longer than this are kept by Redis's slow log for the report. */
+const SLOW_COMMAND_US = 1000;
+const SLOW_LOG_LENGTH = 10_000;
+/** What one script may keep Redis busy, at most: every other client waits meanwhile. */
+export const SCRIPT_BUDGET_MS = 20;
+
+/** The slowest commands Redis ran during the run (scripts are one command each). */
+export interface SlowCommands {
+  /** The slowest one's time and name (`evalsha` for our scripts). */
+  readonly worstMs: number;
+  readonly worstCommand: string;
+  /** How many took longer than SCRIPT_BUDGET_MS. */
+  readonly overBudget: number;
+}
+
 export interface RedisStats {
   readonly usedMemoryBytes: number;
   readonly usedMemoryPeakBytes: number;
@@ -15,10 +30,13 @@ export interface RedisStats {
   /** Most called first. Commands run inside Lua scripts are counted too, as INFO counts them. */
   readonly commands: readonly CommandStat[];
   readonly totalCalls: number;
+  readonly slowCommands: SlowCommands;
 }
 
-/** Zeroes the command counters, so that they cover the verification run alone. */
+/** Zeroes the command counters and the slow log, so that they cover the verification run alone. */
 export async function resetRedisStats(redis: Redis): Promise<void> {
+  await redis.config('SET', 'slowlog-log-slower-than', String(SLOW_COMMAND_US), 'slowlog-max-len', String(SLOW_LOG_LENGTH));
+  await redis.call('SLOWLOG', 'RESET');
   await redis.config('RESETSTAT');
 }
 
@@ -27,13 +45,28 @@ export async function readRedisStats(redis: Redis, streamKey: string): Promise<R
   const commands = parseCommandStats(await redis.info('commandstats'));
   const memory = parseInfoFields(await redis.info('memory'));
   const streamLength = await redis.xlen(streamKey);
+  const slowCommands = readSlowCommands((await redis.call('SLOWLOG', 'GET', SLOW_LOG_LENGTH)) as SlowLogEntry[]);
   return {
+    slowCommands,
     usedMemoryBytes: Number(memory.get('used_memory') ?? 0),
     usedMemoryPeakBytes: Number(memory.get('used_memory_peak') ?? 0),
     streamLength,
     commands,
     totalCalls: commands.reduce((sum, { calls }) => sum + calls, 0),
   };
+}
+
+/** id, unix time, duration in µs, arguments, client address, client name. */
+type SlowLogEntry = [number, number, number, string[], string, string];
+
+function readSlowCommands(entries: readonly SlowLogEntry[]): SlowCommands {
+  let worst: SlowLogEntry | undefined;
+  let overBudget = 0;
+  for (const entry of entries) {
+    if (!worst || entry[2] > worst[2]) worst = entry;
+    if (entry[2] > SCRIPT_BUDGET_MS * 1000) overBudget++;
+  }
+  return { worstMs: (worst?.[2] ?? 0) / 1000, worstCommand: worst?.[3][0]?.toLowerCase() ?? '-', overBudget };
 }
 
 /** `key:value` lines of one INFO section. */

@@ -2,6 +2,7 @@ import { basename, relative } from 'node:path';
 import type { ProgressSnapshot } from '../../verify/src/index.ts';
 import type { BenchResult } from './bench-run.ts';
 import type { ProfileSummary } from './cpu-profile.ts';
+import { SCRIPT_BUDGET_MS } from './redis-stats.ts';
 
 const MS_PER_S = 1000;
 const KIB_BYTES = 1024;
@@ -61,6 +62,9 @@ export function formatRun(result: BenchResult, repoRoot: string): string {
     lines.push(line('RESTARTED', restarted.map(({ name, pids }) => `${name} (pids ${pids.join(', ')})`).join(', ')));
   }
   lines.push(
+    line('event loop delay', result.eventLoop.map(({ name, p99Ms, maxMs }) => `${name} p99 ${p99Ms} / max ${maxMs} ms`).join(', ')),
+    line('slowest Redis', `${formatMs(redis.slowCommands.worstMs)} (${redis.slowCommands.worstCommand}); ` +
+      `${formatCount(redis.slowCommands.overBudget)} commands over ${SCRIPT_BUDGET_MS} ms`),
     line('Redis memory', `used ${formatBytes(redis.usedMemoryBytes)} at the end, peak ${formatBytes(redis.usedMemoryPeakBytes)}`),
     line('event stream', `${formatCount(redis.streamLength)} entries at the end`),
     line('Redis commands', `${formatPerEvent(redis.totalCalls / events)} per event (${formatCount(redis.totalCalls)} calls, those inside scripts included)`),
@@ -98,9 +102,9 @@ export function formatSummaryTable(results: readonly BenchResult[]): string {
   const header = [
     'events', 'result', 'events/s', 'notifications/s', 'p50 ms', 'p99 ms',
     ...processNames.map((name) => `RSS ${name} MiB`),
-    'Redis used / peak', 'stream length', 'Redis cmds/event',
+    'Redis used / peak', 'stream length', 'Redis cmds/event', 'slowest Redis ms', 'sequencer loop delay max ms',
   ];
-  const rows = results.map(({ events, report, peakRss, redis }) => [
+  const rows = results.map(({ events, report, peakRss, redis, eventLoop }) => [
     formatCount(events),
     report.ok ? 'ok' : 'FAILED',
     formatCount(report.eventsPerSecond),
@@ -114,8 +118,10 @@ export function formatSummaryTable(results: readonly BenchResult[]): string {
     `${formatBytes(redis.usedMemoryBytes)} / ${formatBytes(redis.usedMemoryPeakBytes)}`,
     formatCount(redis.streamLength),
     formatPerEvent(redis.totalCalls / events),
+    redis.slowCommands.worstMs.toFixed(1),
+    String(eventLoop.filter(({ name }) => name.startsWith('sequencer')).reduce((worst, { maxMs }) => Math.max(worst, maxMs), 0)),
   ]);
-  const numeric = (column: number) => column !== 1 && column !== header.length - 3;
+  const numeric = (column: number) => column !== 1 && column !== header.length - 5;
   const separator = header.map((_, column) => (numeric(column) ? '---:' : '---'));
   return [header, separator, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
