@@ -8,11 +8,13 @@ export interface BenchOptions {
   readonly gateways: number;
   /** Service to run under `--cpu-prof`, if any. */
   readonly profile: ServiceName | undefined;
+  /** Online users beside the verification's clients (a crowd that only reads). Default 0. */
+  readonly extraUsers: number;
 }
 
 const PROFILED_SERVICES: readonly ServiceName[] = ['ingest', 'sequencer', 'gateway'];
 
-/** BENCH_EVENTS (comma list), BENCH_GATEWAYS, BENCH_PROFILE; throws a message naming the variable. */
+/** BENCH_EVENTS (comma list), BENCH_GATEWAYS, BENCH_PROFILE, BENCH_EXTRA_USERS; throws a message naming the variable. */
 export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): BenchOptions {
   const vars = envVar.from(env);
   const sizes = vars.get('BENCH_EVENTS').default('1000000,10000000').example('1000000,10000000').asArray(',');
@@ -24,6 +26,7 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): BenchOptions {
     runSizes,
     gateways: gatewaysFrom(vars.get('BENCH_GATEWAYS').default('2').example('2').asIntPositive()),
     profile: vars.get('BENCH_PROFILE').example('sequencer').asEnum(PROFILED_SERVICES),
+    extraUsers: vars.get('BENCH_EXTRA_USERS').default('0').example('40000').asIntPositive(),
   };
 }
 

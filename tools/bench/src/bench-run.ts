@@ -10,9 +10,11 @@ import type { BenchOptions } from './bench-options.ts';
 import { monotonicNowUs, summarizeCpuProfiles, type ProfileSummary, type ProfileWindow } from './cpu-profile.ts';
 import { freePorts } from '../../stack/src/free-ports.ts';
 import { readRedisStats, resetRedisStats, type RedisStats } from './redis-stats.ts';
-import { formatProgress } from './report.ts';
+import { formatCount, formatProgress } from './report.ts';
 import { RssSampler, type PeakRss } from './rss-sampler.ts';
 import { readEventLoopDelays, type EventLoopWorst } from './event-loop-report.ts';
+import { Crowd } from './crowd.ts';
+import type { CrowdWorkerReport } from './crowd-worker.ts';
 import { waitUntilReady } from '../../stack/src/readiness.ts';
 
 const HOST = '127.0.0.1';
@@ -32,6 +34,8 @@ export interface BenchResult {
   readonly logFile: string;
   /** Worst event-loop delay of each service during the run. */
   readonly eventLoop: readonly EventLoopWorst[];
+  /** The extra online users, when there were any. */
+  readonly crowd: (CrowdWorkerReport & { readonly connectMs: number }) | undefined;
 }
 
 /**
@@ -44,6 +48,7 @@ export class BenchRun {
   private redis: Redis | undefined;
   private dataDir: string | undefined;
   private logFd: number | undefined;
+  private crowd: Crowd | undefined;
 
   constructor(
     private readonly events: number,
@@ -81,6 +86,7 @@ export class BenchRun {
     let peakRss: PeakRss[];
     let runWindow: ProfileWindow;
     let runStartMs = 0;
+    let crowdReport: BenchResult['crowd'];
     try {
       await stack.start();
       sampler = new RssSampler([
@@ -90,6 +96,11 @@ export class BenchRun {
       sampler.start();
       await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: eventPort!, gateways: gatewayPorts.length });
       const redis = (this.redis = connectRedis(stack.redisUrl, 'bench', this.logger));
+      if (this.options.extraUsers > 0) {
+        console.log(`  connecting ${formatCount(this.options.extraUsers)} extra online users`);
+        this.crowd = await Crowd.connect(this.options.extraUsers, gatewayPorts);
+        console.log(`  ${formatCount(this.options.extraUsers)} connected in ${formatCount(this.crowd.connectMs)} ms`);
+      }
       await resetRedisStats(redis);
       runStartMs = Date.now();
       const startUs = monotonicNowUs();
@@ -104,6 +115,8 @@ export class BenchRun {
       });
       runWindow = { startUs, endUs: monotonicNowUs() };
       redisStats = await readRedisStats(redis, keys.events);
+      if (this.crowd) crowdReport = { ...(await this.crowd.stop()), connectMs: this.crowd.connectMs };
+      this.crowd = undefined;
     } finally {
       peakRss = (await sampler?.stop()) ?? [];
       await this.cleanup();
@@ -111,13 +124,14 @@ export class BenchRun {
     // Only now: the profiled processes have exited and written their profiles.
     const profileSummary = profile === undefined ? undefined : await summarizeCpuProfiles(this.runDir, PROFILE_TOP_FUNCTIONS, runWindow);
     const eventLoop = await readEventLoopDelays(logFile, peakRss, runStartMs);
-    return { events: this.events, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop };
+    return { events: this.events, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop, crowd: crowdReport };
   }
 
   /** Stops the stack and deletes Redis's data; safe to call twice (Ctrl-C during a run). */
   async cleanup(): Promise<void> {
-    const { redis, stack, dataDir, logFd } = this;
-    this.redis = this.stack = this.dataDir = this.logFd = undefined;
+    const { redis, stack, dataDir, logFd, crowd } = this;
+    this.redis = this.stack = this.dataDir = this.logFd = this.crowd = undefined;
+    crowd?.kill();
     if (redis) await disconnectRedis(redis);
     await stack?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -61,6 +61,11 @@ export function formatRun(result: BenchResult, repoRoot: string): string {
   if (restarted.length > 0) {
     lines.push(line('RESTARTED', restarted.map(({ name, pids }) => `${name} (pids ${pids.join(', ')})`).join(', ')));
   }
+  if (result.crowd) {
+    const { connected, connectMs, closedByServer, bytesReceived } = result.crowd;
+    lines.push(line('extra users', `${formatCount(connected)} connected in ${formatCount(connectMs)} ms, ` +
+      `${formatBytes(bytesReceived)} received, ${formatCount(closedByServer)} disconnected by the gateways`));
+  }
   lines.push(
     line('event loop delay', result.eventLoop.map(({ name, p99Ms, maxMs }) => `${name} p99 ${p99Ms} / max ${maxMs} ms`).join(', ')),
     line('slowest Redis', `${formatMs(redis.slowCommands.worstMs)} (${redis.slowCommands.worstCommand}); ` +
