@@ -56,7 +56,10 @@ export interface SequencerConfig {
    * release (a gap closing on a full window) is committed as several batches, so no
    * commit script keeps Redis busy long (other clients wait meanwhile) and the
    * sequencer's event loop never blocks long enough to lose its lease. The event that
-   * crosses a limit is the last of its batch. Defaults 40000, 200000 and 4 MiB.
+   * crosses a limit is the last of its batch. Defaults 10000, 50000 and 1 MiB, measured
+   * at 10 M events: against 40000, 200000 and 4 MiB the same throughput, the slowest
+   * commit 49 ms instead of 85 ms and the sequencer's longest event-loop delay 147 ms
+   * instead of 346 ms, for twice the Redis commands per event (0.22; SADDs group less).
    */
   readonly maxCommitEvents: number;
   readonly maxCommitNotifications: number;
@@ -170,9 +173,9 @@ export function loadConfig(
       maxInFlightBytesPerGateway: int('SEQUENCER_MAX_IN_FLIGHT_BYTES', 8 * 1024 * 1024, '8388608'),
       gatewayTtlMs: int('SEQUENCER_GATEWAY_TTL_MS', 5000, '5000'),
       trimIntervalMs: int('SEQUENCER_TRIM_INTERVAL_MS', 1000, '1000'),
-      maxCommitEvents: int('SEQUENCER_MAX_COMMIT_EVENTS', 40_000, '40000'),
-      maxCommitNotifications: int('SEQUENCER_MAX_COMMIT_NOTIFICATIONS', 200_000, '200000'),
-      maxCommitBytes: int('SEQUENCER_MAX_COMMIT_BYTES', 4 * 1024 * 1024, '4194304'),
+      maxCommitEvents: int('SEQUENCER_MAX_COMMIT_EVENTS', 10_000, '10000'),
+      maxCommitNotifications: int('SEQUENCER_MAX_COMMIT_NOTIFICATIONS', 50_000, '50000'),
+      maxCommitBytes: int('SEQUENCER_MAX_COMMIT_BYTES', 1024 * 1024, '1048576'),
       gapTimeoutMs: env.get('SEQUENCER_GAP_TIMEOUT_MS').example('30000').asIntPositive(),
     },
     gateway: {
