@@ -13,7 +13,12 @@ const command = process.argv[2] ?? 'status';
 const { keyPrefix } = loadConfig();
 const redisUrl = stackRedisUrl();
 if (command === 'status') {
-  console.log(JSON.stringify(await readStatus(redisUrl, keyPrefix), null, 2));
+  try {
+    console.log(JSON.stringify(await readStatus(redisUrl, keyPrefix), null, 2));
+  } catch (error) {
+    console.error(`status not read: ${(error as Error).message}. Is Redis running at ${redisUrl}?`);
+    process.exit(1);
+  }
 } else if ((OPERATIONS as readonly string[]).includes(command)) {
   console.log(`asking the active sequencer to ${command} (${keyPrefix} on ${redisUrl})...`);
   try {

@@ -3,16 +3,29 @@ import { Redis } from 'ioredis';
 import { keysFor, OPERATIONS_QUEUE, type Keys, type Operation, type ReportedWait, type ResetRequest } from '@follower-maze/shared';
 
 /**
+ * A connection of this short-lived client: its failures reach the caller through the
+ * commands that fail, so its error events (which ioredis would otherwise print as raw
+ * stack traces, once per reconnection attempt) need no more than a listener.
+ */
+function clientConnection(redisUrl: string, maxRetriesPerRequest: number | null): Redis {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/**
  * Asks the active sequencer to carry out an operation, as a BullMQ job, and waits for
  * its result: the job waits in the queue until a sequencer is active.
  */
 export async function requestOperation(redisUrl: string, keyPrefix: string, operation: Operation, timeoutMs: number): Promise<unknown> {
   const { jobsPrefix } = keysFor(keyPrefix);
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const connection = clientConnection(redisUrl, null);
   // BullMQ leaves connections it was given open: both are closed below.
-  const eventsConnection = connection.duplicate();
+  const eventsConnection = clientConnection(redisUrl, null);
   const queue = new Queue(OPERATIONS_QUEUE, { connection, prefix: jobsPrefix });
   const events = new QueueEvents(OPERATIONS_QUEUE, { connection: eventsConnection, prefix: jobsPrefix });
+  queue.on('error', () => undefined);
+  events.on('error', () => undefined);
   try {
     await events.waitUntilReady();
     const data: ResetRequest | Record<string, never> =
@@ -60,7 +73,7 @@ export async function readWaits(redis: Redis, keys: Keys): Promise<string[]> {
 /** What an operator wants to see first: position, lease, what each process waits for, backlog, gateways, rejections. */
 export async function readStatus(redisUrl: string, keyPrefix: string): Promise<Record<string, unknown>> {
   const keys = keysFor(keyPrefix);
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const redis = clientConnection(redisUrl, 1);
   try {
     const [position, leaseHolder, streamLength, deliveryLogLength, gateways, rejected] = await Promise.all([
       redis.hgetall(keys.position),
