@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  connectRedis, disconnectRedis, keysFor, logCountersEvery, processName, WaitReport, type Config, type Logger,
+  closeWithin, connectRedis, disconnectRedis, keysFor, logCountersEvery, processName, WaitReport, type Config, type Logger,
 } from '@follower-maze/shared';
 import { ActiveTerm } from './active-term.ts';
 import { LeaderLease } from './leader-lease.ts';
@@ -12,6 +12,11 @@ const LEASE_TTL_MS = 1500;
 const RENEW_INTERVAL_MS = 400;
 /** A standby tries to take the lease this often. */
 const STANDBY_POLL_MS = 250;
+/**
+ * How long an ended term may take to close before the lease is let go regardless: a
+ * close stuck on a Redis call must not keep the lease, renewed, for ever.
+ */
+const TERM_CLOSE_LIMIT_MS = 5000;
 
 export interface SequencerService {
   readonly lease: LeaderLease;
@@ -77,7 +82,9 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
       const exit = await Promise.race([term.ended, renewal.lost.then(() => 'lease-lost' as const)]);
       active = undefined;
       stopCounters();
-      await term.close();
+      if (!(await closeWithin(term.close(), TERM_CLOSE_LIMIT_MS))) {
+        logger.error({ exit, limitMs: TERM_CLOSE_LIMIT_MS }, 'the ended term did not close in time: letting the lease go');
+      }
       logger.info({ exit, nextSeq: term.sequencer.nextSeq, counters: term.sequencer.counters.snapshot() }, 'term ended');
     } finally {
       renewal.stop();

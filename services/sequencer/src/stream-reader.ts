@@ -25,6 +25,10 @@ type RedisWithRead = Redis & { fmFencedRead(...args: (string | number)[]): Promi
  * were delivered before a crash or takeover but never acknowledged (replay), then new
  * ones. Waits for new entries with a plain blocking XREAD, which moves nothing, on its own
  * connection, so that `close()` can interrupt it.
+ *
+ * `close()` also settles a read that is waiting in the connection's offline queue:
+ * ioredis's disconnect() between two reconnection attempts settles nothing, and a read
+ * that never settles would hold the sequencer's loop, its close, and so the lease, for ever.
  */
 export class StreamReader {
   /** Where the replay of pending entries has got to; undefined once it is done. */
@@ -32,6 +36,8 @@ export class StreamReader {
   /** The newest entry known to have been handed to the group. */
   private lastDeliveredId = '0-0';
   private readonly redis: RedisWithRead;
+  private abandon: (reason: Error) => void = () => undefined;
+  private readonly closed = new Promise<never>((_, reject) => (this.abandon = reject));
 
   constructor(
     redis: Redis,
@@ -42,6 +48,7 @@ export class StreamReader {
   ) {
     redis.defineCommand('fmFencedRead', { numberOfKeys: 3, lua: FENCED_READ_LUA });
     this.redis = redis as RedisWithRead;
+    this.closed.catch(() => undefined);
   }
 
   async start(): Promise<void> {
@@ -55,7 +62,11 @@ export class StreamReader {
     this.pendingCursor = '0';
   }
 
-  async read(blockMs: number): Promise<StreamEntry[]> {
+  read(blockMs: number): Promise<StreamEntry[]> {
+    return Promise.race([this.readOnce(blockMs), this.closed]);
+  }
+
+  private async readOnce(blockMs: number): Promise<StreamEntry[]> {
     if (this.pendingCursor !== undefined) {
       const entries = await this.fencedRead(this.pendingCursor, true);
       this.pendingCursor = entries.length > 0 ? entries[entries.length - 1]!.id : undefined;
@@ -77,6 +88,7 @@ export class StreamReader {
   }
 
   close(): void {
+    this.abandon(new Error('stream reader closed'));
     this.redis.disconnect();
   }
 

@@ -96,8 +96,10 @@ export class SoakRun {
     const keptLog = join(logsDir, `${name}-run-${run}.log`);
     try {
       const measured = await this.verifyThroughFault(stack, fault, { stack, run, random }, verificationSeed, dueMs);
-      await this.stop(measured.ok ? undefined : keptLog);
-      return result(measured, measured.ok ? undefined : keptLog);
+      // A service that died is worth a look even when the run passed.
+      const keep = !measured.ok || measured.restarted.length > 0;
+      await this.stop(keep ? keptLog : undefined);
+      return result(measured, keep ? keptLog : undefined);
     } finally {
       await this.stop(keptLog);
     }
