@@ -78,10 +78,6 @@ export class WaitReport {
     if (forMs >= SHOW_AFTER_MS && !wait.expected) this.logger.info({ forMs }, `no longer waiting for ${wait.what}`);
   }
 
-  has(id: string): boolean {
-    return this.waits.has(id);
-  }
-
   /** The waits that have lasted long enough to be shown. */
   current(now = Date.now()): ReportedWait[] {
     const shown: ReportedWait[] = [];

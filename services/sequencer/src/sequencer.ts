@@ -114,11 +114,6 @@ export class Sequencer {
     return new Promise((resolve) => this.skipRequests.push(resolve));
   }
 
-  /** What the sequencer waits at, for `ops status`. */
-  get waitingAt(): { readonly seq: number; readonly sinceMs: number; readonly held: number } | undefined {
-    return this.gap && { ...this.gap, held: this.reorder.size };
-  }
-
   async close(): Promise<void> {
     this.closing = true;
     this.reader.close();

@@ -222,7 +222,6 @@ test('waiting at a missing event is shown by ops status while it lasts; ops skip
     return shown;
   }, 5000, 100);
   assert.match((status['waiting'] as string[])[0]!, /^sequencer-.+: waiting for event 3 \(2 later events held\) since \S+ \(\d+ s\)$/);
-  assert.equal(sequencer.waitingAt?.seq, 3);
   const result = (await requestOperation(TEST_REDIS_URL, prefix, 'skip-gap', 10_000)) as { skipped: unknown; nextSeq: number };
   assert.deepEqual(result.skipped, { from: 3, to: 4, reason: 'operator' });
   assert.equal(await committedNextSeq(keys), 7);
