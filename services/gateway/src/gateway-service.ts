@@ -16,7 +16,9 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
   const keys = keysFor(config.keyPrefix);
   const gatewayId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const redis = connectRedis(config.redisUrl, `gateway-${gatewayId}`, logger);
-  const subscriber = connectRedis(config.redisUrl, `gateway-${gatewayId}-subscriber`, logger);
+  // ioredis would resubscribe after a reconnect with one SUBSCRIBE naming every channel; the
+  // gateway does it itself, a chunk per command, before it reads back what it missed.
+  const subscriber = connectRedis(config.redisUrl, `gateway-${gatewayId}-subscriber`, logger, { autoResubscribe: false });
   const rejections = new RejectionLog(redis, keys.rejected, 'gateway', logger);
   const waits = new WaitReport(redis, keys.waits(`gateway-${gatewayId}`), logger);
   const gateway = new Gateway(subscriber, redis, keys, gatewayId, config.gateway, { rejections, waits }, logger);

@@ -1,11 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
-  bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent, listenOn,
+  bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent, listenOn, ThrottledWarning,
   type BatchMarker, type GatewayConfig, type Keys, type Logger, type RejectionLog, type WaitReport,
 } from '@follower-maze/shared';
 import { readUserId } from './client-handshake.ts';
 import { readDeliveryLog } from './delivery-log.ts';
+import { GatewayPresence } from './gateway-presence.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { UserSessions, type UserSession } from './user-sessions.ts';
 
@@ -49,6 +50,7 @@ export class Gateway {
   private closing = false;
   private readonly rejections: RejectionLog;
   private readonly waits: WaitReport;
+  private readonly warnings: Readonly<Record<'joinFailed' | 'leaveFailed', ThrottledWarning>>;
 
   constructor(
     private readonly subscriber: Redis,
@@ -61,10 +63,13 @@ export class Gateway {
   ) {
     this.rejections = rejections;
     this.waits = waits;
-    this.sessions = new UserSessions(subscriber, redis, keys, gatewayId, logger);
-    this.progress = new ProgressReporter(
-      redis, keys, gatewayId, () => this.sessions.announcedUsers(), config.ackIntervalMs, config.heartbeatIntervalMs, waits,
-    );
+    this.warnings = {
+      joinFailed: new ThrottledWarning(logger, 'could not subscribe a user'),
+      leaveFailed: new ThrottledWarning(logger, 'could not announce a user offline'),
+    };
+    const presence = new GatewayPresence(redis, keys, gatewayId, waits);
+    this.sessions = new UserSessions(subscriber, presence, keys);
+    this.progress = new ProgressReporter(redis, keys, gatewayId, presence, config.ackIntervalMs, config.heartbeatIntervalMs, waits);
     // Half-open allowed: a client may shut down its sending side after its id line and go on
     // reading. A client that closed altogether then looks the same until a write to it fails,
     // or TCP keep-alive finds it gone (set on each socket).
@@ -124,9 +129,11 @@ export class Gateway {
     const { userId } = handshake;
     if (socket.destroyed) return;
     this.counters.add('clientsConnected');
-    socket.on('close', () => this.sessions.remove(userId, socket));
+    socket.on('close', () =>
+      void this.sessions.remove(userId, socket).catch((error: Error) => this.warnings.leaveFailed.warn({ userId, err: error.message })),
+    );
     await this.sessions.add(userId, socket, this.lastBatch).catch((error: Error) => {
-      this.logger.warn({ userId, err: error.message }, 'could not subscribe a user');
+      this.warnings.joinFailed.warn({ userId, err: error.message });
       socket.destroy();
     });
   }
@@ -251,9 +258,9 @@ export class Gateway {
     this.catchUpRunning = true;
     this.catchUpAgain = false;
     try {
-      // ioredis announces 'ready' before it has resubscribed: this waits behind its SUBSCRIBE
-      // commands, so that nothing committed from here on can miss both the log and the channels.
-      await this.subscriber.subscribe(this.keys.batchEnd);
+      // Every channel again (the connection does not resubscribe by itself, see gateway-service.ts)
+      // before the log is read, so that nothing committed from here on can miss both.
+      await Promise.all([this.subscriber.subscribe(this.keys.batchEnd), this.sessions.resubscribe()]);
       // A reset while away numbers batches from 1 again: start the log from its beginning.
       this.isCurrentEpoch(Number((await this.redis.hget(this.keys.position, 'epoch')) ?? 0));
       for await (const batch of readDeliveryLog(this.redis, this.keys, this.lastBatch)) {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { encodeGatewayEvent, type Keys, type WaitReport } from '@follower-maze/shared';
+import type { GatewayPresence } from './gateway-presence.ts';
 
 /**
  * Tells the sequencer how far this gateway has got (the last batch it received), at
@@ -17,8 +18,8 @@ export class ProgressReporter {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly gatewayId: string,
-    /** The users this gateway holds, re-asserted with every heartbeat. */
-    private readonly users: () => number[],
+    /** Reconciled with a heartbeat when it may have gone wrong. */
+    private readonly presence: GatewayPresence,
     private readonly ackIntervalMs: number,
     heartbeatIntervalMs: number,
     private readonly waits: WaitReport,
@@ -45,20 +46,19 @@ export class ProgressReporter {
   }
 
   /**
-   * Says the gateway is alive, and which users it holds: a sequencer that took this
-   * gateway for dead (it was paused, or cut off longer than the TTL) learns them again.
-   * The liveness message is published after the transaction, and even when Redis
-   * refused it: Redis takes a PUBLISH while it refuses writes (OOM, MISCONF), and the
-   * gateway must not count as dead for that.
+   * Says the gateway is alive. The liveness message is published even when Redis refused
+   * the heartbeat: Redis takes a PUBLISH while it refuses writes (OOM, MISCONF), and the
+   * gateway must not count as dead for that. Then, if the presence set may be wrong
+   * (Redis lost or refused a write), it is reconciled.
+   *
+   * A sequencer that took this gateway for dead (paused, or cut off past the TTL) has
+   * deleted its presence set; its users missed what was routed meanwhile, so they are
+   * disconnected rather than re-asserted, and reconnect through the balancer.
    */
   async heartbeat(): Promise<void> {
-    const presence = this.keys.presence(this.gatewayId);
-    const users = this.users();
-    const transaction = this.redis.multi().del(presence);
-    if (users.length > 0) transaction.sadd(presence, ...users);
-    let replies: [Error | null, unknown][] | null;
+    let created: number;
     try {
-      replies = await transaction.hset(this.keys.gateways, this.gatewayId, Date.now()).exec();
+      created = await this.redis.hset(this.keys.gateways, this.gatewayId, Date.now());
     } catch (error) {
       this.waits.begin('heartbeat', `Redis to accept heartbeats (${(error as Error).message})`);
       throw error;
@@ -67,9 +67,10 @@ export class ProgressReporter {
     }
     this.waits.end('heartbeat');
     // HSET creates the field only on the first heartbeat, or after the sequencer removed it.
-    const created = replies?.at(-1)?.[1] === 1;
-    if (created && this.heartbeats > 0) this.forgotten();
+    const forgotten = created === 1 && this.heartbeats > 0;
     this.heartbeats++;
+    if (forgotten) this.forgotten();
+    else await this.presence.reconcileIfDue();
   }
 
   close(): void {

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
-import { encodeGatewayEvent, type Keys, type Logger } from '@follower-maze/shared';
+import type { Keys } from '@follower-maze/shared';
+import { chunksOf } from './chunks.ts';
+import type { GatewayPresence } from './gateway-presence.ts';
 
 /** The clients of one user on this gateway, and the last batch they were sent. */
 export interface UserSession {
@@ -14,8 +16,6 @@ export interface UserSession {
   restart(): void;
   /** Settles once the user's channel is subscribed and the user announced online. */
   joined: Promise<void>;
-  /** True once `joined` has settled successfully. */
-  announced: boolean;
 }
 
 /**
@@ -28,10 +28,8 @@ export class UserSessions {
 
   constructor(
     private readonly subscriber: Redis,
-    private readonly redis: Redis,
+    private readonly presence: GatewayPresence,
     private readonly keys: Keys,
-    private readonly gatewayId: string,
-    private readonly logger: Logger,
   ) {}
 
   get userCount(): number {
@@ -55,54 +53,51 @@ export class UserSessions {
     const channel = this.keys.userChannel(userId);
     let session = this.byChannel.get(channel);
     if (!session) {
-      const created: UserSession = {
-        userId, sockets: new Set(), lastSeq: 0, joinedAfterBatch: currentBatch, joined: Promise.resolve(), announced: false,
+      session = {
+        userId, sockets: new Set(), lastSeq: 0, joinedAfterBatch: currentBatch, joined: this.join(channel, userId),
         restart() {
           this.lastSeq = 0;
           this.joinedAfterBatch = 0;
         },
       };
-      created.joined = this.join(channel, userId).then(() => {
-        created.announced = true;
-      });
-      this.byChannel.set(channel, (session = created));
+      this.byChannel.set(channel, session);
     }
     session.sockets.add(socket);
     await session.joined;
   }
 
-  remove(userId: number, socket: Socket): void {
+  /** Settles once the user's leave is written, when this was the user's last client; rejects when Redis refused it. */
+  remove(userId: number, socket: Socket): Promise<void> {
     const channel = this.keys.userChannel(userId);
     const session = this.byChannel.get(channel);
-    if (!session?.sockets.delete(socket) || session.sockets.size > 0) return;
+    if (!session?.sockets.delete(socket) || session.sockets.size > 0) return Promise.resolve();
     this.byChannel.delete(channel);
-    void session.joined
-      .then(() => this.leave(channel, userId))
-      .catch((error: Error) => this.logger.warn({ userId, err: error.message }, 'could not announce a user offline'));
+    // Even after a failed join: it may have subscribed, or been written before it failed.
+    return session.joined.catch(() => undefined).then(() => this.leave(channel, userId));
   }
 
-  /** Users announced online (subscribed), for the presence set a heartbeat re-asserts. */
-  announcedUsers(): number[] {
-    return [...this.byChannel.values()].filter((session) => session.announced).map((session) => session.userId);
+  /**
+   * Subscribes every user's channel again after the subscriber connection came back, a
+   * chunk per command, all issued at once: a user who leaves meanwhile is unsubscribed
+   * after them.
+   */
+  resubscribe(): Promise<unknown> {
+    const channels = Array.from(this.byChannel.keys());
+    return Promise.all(Array.from(chunksOf(channels), (chunk) => this.subscriber.subscribe(...chunk)));
   }
 
   private async join(channel: string, userId: number): Promise<void> {
     await this.subscriber.subscribe(channel);
-    await this.redis
-      .multi()
-      .sadd(this.keys.presence(this.gatewayId), userId)
-      .publish(this.keys.gatewayEvents, encodeGatewayEvent({ kind: 'join', gatewayId: this.gatewayId, userId }))
-      .exec();
+    await this.presence.join(userId);
   }
 
   private async leave(channel: string, userId: number): Promise<void> {
     // The user may have come back while the join was settling.
     if (this.byChannel.has(channel)) return;
-    await this.redis
-      .multi()
-      .srem(this.keys.presence(this.gatewayId), userId)
-      .publish(this.keys.gatewayEvents, encodeGatewayEvent({ kind: 'leave', gatewayId: this.gatewayId, userId }))
-      .exec();
-    if (!this.byChannel.has(channel)) await this.subscriber.unsubscribe(channel);
+    try {
+      await this.presence.leave(userId);
+    } finally {
+      if (!this.byChannel.has(channel)) await this.subscriber.unsubscribe(channel);
+    }
   }
 }

@@ -1,0 +1,112 @@
+import type { Redis } from 'ioredis';
+import { encodeGatewayEvent, type Keys, type WaitReport } from '@follower-maze/shared';
+import { chunksOf, ITEMS_PER_COMMAND } from './chunks.ts';
+
+/**
+ * This gateway's users as the sequencer sees them: the presence set
+ * `<prefix>:presence:<gateway>`, which a sequencer reads when it loads presence (a new
+ * term, a reconnect), and the join and leave messages it follows in between.
+ *
+ * Every write goes through the one command connection, so Redis applies them in the order
+ * they were issued, and `announced` holds the users whose last issued write was a join.
+ * The set is never deleted or rewritten from a list taken earlier: a write decided on an
+ * older view would remove a user whose join was issued after the view was taken.
+ *
+ * The set can still differ from `announced` when Redis lost writes (a restart under
+ * `appendfsync everysec`, or the connection dropped with writes unanswered) or refused
+ * them (OOM, READONLY). Then `reconcileIfDue` compares the two, a chunk at a time, and
+ * writes the difference with its join and leave messages, so that a sequencer that
+ * loaded the set meanwhile hears of it too. Reconciling only then, rather than rewriting
+ * the set with every heartbeat, keeps a heartbeat cheap at any number of users.
+ */
+export class GatewayPresence {
+  private readonly announced = new Set<number>();
+  private readonly key: string;
+  /** Set when the set in Redis may differ from `announced`. */
+  private due = false;
+  private reconciling = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly gatewayId: string,
+    private readonly waits: WaitReport,
+  ) {
+    this.key = keys.presence(gatewayId);
+    // A dropped connection may take writes with it unanswered, and a restarted Redis may have lost some.
+    redis.on('close', () => (this.due = true));
+  }
+
+  /** Settles once the user is in the set and the sequencer told; issue it only once the user's channel is subscribed. */
+  join(userId: number): Promise<void> {
+    this.announced.add(userId);
+    return this.write('join', [userId]);
+  }
+
+  /** Settles once the user is out of the set and the sequencer told. */
+  leave(userId: number): Promise<void> {
+    // A user whose join was never issued is not in the set.
+    if (!this.announced.delete(userId)) return Promise.resolve();
+    return this.write('leave', [userId]);
+  }
+
+  /** Makes the set hold exactly the announced users again, when it may not. A failure leaves it due. */
+  async reconcileIfDue(): Promise<void> {
+    if (!this.due || this.reconciling) return;
+    // Cleared first: a connection drop while this runs makes it due again.
+    this.due = false;
+    this.reconciling = true;
+    try {
+      await this.removeStrays();
+      await this.addMissing();
+      this.waits.end('presence');
+    } catch (error) {
+      this.failed(error as Error);
+      throw error;
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  /** Members of the set that are not announced, decided when each chunk's removal is issued. */
+  private async removeStrays(): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, members] = await this.redis.sscan(this.key, cursor, 'COUNT', ITEMS_PER_COMMAND);
+      cursor = next;
+      const strays = members.map(Number).filter((userId) => !this.announced.has(userId));
+      if (strays.length > 0) await this.write('leave', strays);
+    } while (cursor !== '0');
+  }
+
+  /** Announced users the set lacks; one that left while its chunk was being read is skipped. */
+  private async addMissing(): Promise<void> {
+    for (const chunk of chunksOf(Array.from(this.announced))) {
+      const present = await this.redis.smismember(this.key, chunk);
+      const missing = chunk.filter((userId, index) => present[index] === 0 && this.announced.has(userId));
+      if (missing.length > 0) await this.write('join', missing);
+    }
+  }
+
+  /** One transaction, so a sequencer that loads the set sees it with or without the messages' effect, never half of it. */
+  private async write(kind: 'join' | 'leave', users: number[]): Promise<void> {
+    const transaction = this.redis.multi();
+    if (kind === 'join') transaction.sadd(this.key, users);
+    else transaction.srem(this.key, users);
+    for (const userId of users) {
+      transaction.publish(this.keys.gatewayEvents, encodeGatewayEvent({ kind, gatewayId: this.gatewayId, userId }));
+    }
+    try {
+      const failure = (await transaction.exec())?.find(([error]) => error)?.[0];
+      if (failure) throw failure;
+    } catch (error) {
+      this.failed(error as Error);
+      throw error;
+    }
+  }
+
+  private failed(error: Error): void {
+    this.due = true;
+    this.waits.begin('presence', `Redis to accept this gateway's presence (${error.message})`);
+  }
+}
