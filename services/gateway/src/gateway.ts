@@ -70,10 +70,10 @@ export class Gateway {
     const presence = new GatewayPresence(redis, keys, gatewayId, waits);
     this.sessions = new UserSessions(subscriber, presence, keys);
     this.progress = new ProgressReporter(redis, keys, gatewayId, presence, config.ackIntervalMs, config.heartbeatIntervalMs, waits);
-    // Half-open allowed: a client may shut down its sending side after its id line and go on
-    // reading. A client that closed altogether then looks the same until a write to it fails,
-    // or TCP keep-alive finds it gone (set on each socket).
-    this.server = createServer({ allowHalfOpen: true }, (socket) => void this.accept(socket));
+    // A client that closed is gone (unless half-open clients are allowed, which may shut
+    // down their sending side after the id line and go on reading; one that closed
+    // altogether then looks the same until a write to it fails, or TCP keep-alive finds it).
+    this.server = createServer({ allowHalfOpen: config.allowHalfOpen }, (socket) => void this.accept(socket));
     this.progress.onForgotten(() => this.disconnectAll('the sequencer had taken this gateway for dead: its users missed deliveries'));
     subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
     subscriber.on('close', () => this.onSubscriberDrop());
@@ -92,6 +92,16 @@ export class Gateway {
     // After listening: a gateway in the gateways hash accepts clients (the stack's readiness check relies on it).
     await this.progress.heartbeat();
     return bound;
+  }
+
+  /** Open client sockets, in the handshake or served. */
+  get clientCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Users with at least one client here. */
+  get userCount(): number {
+    return this.sessions.userCount;
   }
 
   async close(): Promise<void> {
@@ -114,6 +124,8 @@ export class Gateway {
     socket.setKeepAlive(true, KEEP_ALIVE_IDLE_MS);
     socket.on('error', () => undefined);
     socket.on('close', () => this.sockets.delete(socket));
+    // Nothing more will be read from a client that ended its side: drop what is queued for it rather than wait for it to be read.
+    if (!this.config.allowHalfOpen) socket.on('end', () => socket.destroy());
     const handshake = await readUserId(socket, this.config.maxIdLineBytes, this.config.idLineTimeoutMs);
     if (!handshake.ok && 'probe' in handshake) {
       this.counters.add('probes');

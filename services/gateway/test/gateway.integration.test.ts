@@ -1,42 +1,14 @@
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeGatewayEvent, encodeDelivery, keysFor, type GatewayEvent } from '@follower-maze/shared';
-import { startGatewayService, type GatewayService } from '../src/gateway-service.ts';
-import { deletePrefix, eventually, silentLogger, testConfig, testRedis, uniquePrefix } from '../../../test/support/redis-fixture.ts';
-import { TcpPeer } from '../../../test/support/tcp-peer.ts';
+import { encodeDelivery } from '@follower-maze/shared';
+import { eventually } from '../../../test/support/redis-fixture.ts';
+import { GatewayFixture } from './support/gateway-fixture.ts';
 
-const redis = testRedis();
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-after(() => redis.disconnect());
-
-/** A gateway in-process, plus a listener on what it tells the sequencer. */
-async function start(name: string, env: NodeJS.ProcessEnv = {}) {
-  const prefix = uniquePrefix(name);
-  const keys = keysFor(prefix);
-  cleanups.push(() => deletePrefix(redis, prefix));
-  const listener = testRedis();
-  const events: GatewayEvent[] = [];
-  listener.on('message', (_channel: string, message: string) => {
-    const event = decodeGatewayEvent(message);
-    if (event) events.push(event);
-  });
-  await listener.subscribe(keys.gatewayEvents);
-  cleanups.push(() => listener.disconnect());
-  const service: GatewayService = await startGatewayService(testConfig(prefix, env), silentLogger);
-  cleanups.push(() => service.close());
-  const client = async (line: string) => {
-    const peer = await TcpPeer.open(service.port);
-    cleanups.push(() => peer.destroy());
-    await peer.write(line);
-    return peer;
-  };
-  const joined = (userId: number) =>
-    eventually(() => assert.ok(events.some((e) => e.kind === 'join' && e.userId === userId), `user ${userId} announced`));
-  return { keys, service, events, client, joined, gatewayId: service.gateway.gatewayId };
-}
+const fixture = new GatewayFixture();
+const redis = fixture.redis;
+const start = fixture.start.bind(fixture);
+afterEach(() => fixture.cleanUp());
+after(() => fixture.close());
 
 test('announces a user online after subscribing, and writes each delivery once, byte for byte', async () => {
   const { keys, client, joined, gatewayId } = await start('gw-deliver');
@@ -66,19 +38,23 @@ test('every connection of the same user receives; the user leaves with the last 
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.ok(!events.some((e) => e.kind === 'leave'), 'still online through the second connection');
   second.destroy();
-  // A closed client looks like one that only stopped sending (half-close is allowed): the
-  // next write to it fails, and that ends its session.
-  let seq = 1;
-  await eventually(async () => {
-    await redis.publish(keys.userChannel(5), encodeDelivery(0, [`${++seq}|B`]));
-    assert.ok(events.some((e) => e.kind === 'leave' && e.userId === 5), 'user 5 left');
-  });
-  await eventually(async () => assert.equal(await redis.sismember(keys.presence(gatewayId), '5'), 0));
-  await eventually(async () => assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(0, [`${++seq}|B`])), 0, 'unsubscribed'));
+  // Without a write to it: a client that closed is gone at once.
+  await eventually(() => assert.ok(events.some((e) => e.kind === 'leave' && e.userId === 5), 'user 5 left'), 1000);
+  assert.equal(await redis.sismember(keys.presence(gatewayId), '5'), 0);
+  await eventually(async () => assert.equal(await redis.publish(keys.userChannel(5), encodeDelivery(0, ['2|B'])), 0, 'unsubscribed'));
 });
 
-test('a client that shuts down its sending side after its id line still receives', async () => {
-  const { keys, client, joined } = await start('gw-half-close');
+test('a client that shuts down its sending side after its id line is disconnected, and its user leaves', async () => {
+  const { client, joined, events, service } = await start('gw-half-close-refused');
+  const peer = await client('12\r\n');
+  await joined(12);
+  await peer.end();
+  await eventually(() => assert.ok(peer.closed && events.some((e) => e.kind === 'leave' && e.userId === 12), 'closed, and user 12 left'), 1000);
+  assert.equal(service.gateway.clientCount, 0);
+});
+
+test('with GATEWAY_ALLOW_HALF_OPEN, a client that shuts down its sending side after its id line still receives', async () => {
+  const { keys, client, joined } = await start('gw-half-close', { GATEWAY_ALLOW_HALF_OPEN: 'true' });
   const peer = await client('11\r\n');
   await joined(11);
   await peer.end();
