@@ -8,11 +8,13 @@ import { readUserId } from './client-handshake.ts';
 import { readDeliveryLog } from './delivery-log.ts';
 import { GatewayPresence } from './gateway-presence.ts';
 import { ProgressReporter } from './progress-reporter.ts';
+import { SendBuffers, type OverflowReason } from './send-buffers.ts';
 import { UserSessions, type UserSession } from './user-sessions.ts';
 
 export type GatewayCounter =
-  | 'clientsConnected' | 'clientsRejected' | 'probes' | 'slowClientsDropped' | 'deliveries' | 'repeatedDeliveries'
-  | 'unreadableDeliveries' | 'staleDeliveries' | 'bytesWritten' | 'subscriberDrops' | 'batchesCaughtUp' | 'gaps';
+  | 'clientsConnected' | 'clientsRejected' | 'clientsRefused' | 'acceptErrors' | 'probes' | 'slowClientsDropped'
+  | 'totalBufferDrops' | 'deliveries' | 'repeatedDeliveries' | 'unreadableDeliveries' | 'staleDeliveries'
+  | 'bytesWritten' | 'subscriberDrops' | 'batchesCaughtUp' | 'gaps';
 
 /** Pause before a failed catch-up is tried again. */
 const CATCH_UP_RETRY_MS = 200;
@@ -32,6 +34,7 @@ export class Gateway {
   private readonly sessions: UserSessions;
   private readonly progress: ProgressReporter;
   private readonly sockets = new Set<Socket>();
+  private readonly buffers: SendBuffers;
   /** The last batch whose deliveries this gateway has handled, within `term`. */
   private lastBatch = 0;
   /** The sequencer term that numbered `lastBatch`; 0 until the first batch is seen. */
@@ -50,7 +53,7 @@ export class Gateway {
   private closing = false;
   private readonly rejections: RejectionLog;
   private readonly waits: WaitReport;
-  private readonly warnings: Readonly<Record<'joinFailed' | 'leaveFailed', ThrottledWarning>>;
+  private readonly warnings: Readonly<Record<'refused' | 'acceptFailed' | 'joinFailed' | 'leaveFailed' | OverflowReason, ThrottledWarning>>;
 
   constructor(
     private readonly subscriber: Redis,
@@ -64,16 +67,25 @@ export class Gateway {
     this.rejections = rejections;
     this.waits = waits;
     this.warnings = {
+      refused: new ThrottledWarning(logger, 'client refused: this gateway holds GATEWAY_MAX_CLIENTS clients'),
+      acceptFailed: new ThrottledWarning(logger, 'could not accept a client'),
       joinFailed: new ThrottledWarning(logger, 'could not subscribe a user'),
       leaveFailed: new ThrottledWarning(logger, 'could not announce a user offline'),
+      client: new ThrottledWarning(logger, 'slow client disconnected'),
+      total: new ThrottledWarning(
+        logger, 'client with the most unsent bytes disconnected: all clients together passed GATEWAY_MAX_BUFFERED_BYTES',
+      ),
     };
     const presence = new GatewayPresence(redis, keys, gatewayId, waits);
     this.sessions = new UserSessions(subscriber, presence, keys);
     this.progress = new ProgressReporter(redis, keys, gatewayId, presence, config.ackIntervalMs, config.heartbeatIntervalMs, waits);
+    this.buffers = new SendBuffers(config.maxClientBufferBytes, config.maxBufferedBytes, (socket, reason, unsentBytes) =>
+      this.overflowed(socket, reason, unsentBytes),
+    );
     // A client that closed is gone (unless half-open clients are allowed, which may shut
     // down their sending side after the id line and go on reading; one that closed
     // altogether then looks the same until a write to it fails, or TCP keep-alive finds it).
-    this.server = createServer({ allowHalfOpen: config.allowHalfOpen }, (socket) => void this.accept(socket));
+    this.server = createServer({ allowHalfOpen: config.allowHalfOpen }, (socket) => this.onConnection(socket));
     this.progress.onForgotten(() => this.disconnectAll('the sequencer had taken this gateway for dead: its users missed deliveries'));
     subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
     subscriber.on('close', () => this.onSubscriberDrop());
@@ -89,6 +101,11 @@ export class Gateway {
     this.synced = true;
     this.progress.received(this.lastBatch);
     const bound = await listenOn(this.server, host, port);
+    // An accept that fails (ENOBUFS, ENOMEM) is an 'error' of the server: it must go on, not crash.
+    this.server.on('error', (error: Error) => {
+      this.counters.add('acceptErrors');
+      this.warnings.acceptFailed.warn({ err: error.message, clients: this.sockets.size });
+    });
     // After listening: a gateway in the gateways hash accepts clients (the stack's readiness check relies on it).
     await this.progress.heartbeat();
     return bound;
@@ -102,6 +119,11 @@ export class Gateway {
   /** Users with at least one client here. */
   get userCount(): number {
     return this.sessions.userCount;
+  }
+
+  /** Bytes written to clients that have not left the process yet. */
+  get bufferedBytes(): number {
+    return this.buffers.total;
   }
 
   async close(): Promise<void> {
@@ -118,12 +140,29 @@ export class Gateway {
       .exec();
   }
 
+  private onConnection(socket: Socket): void {
+    socket.on('error', () => undefined);
+    if (this.sockets.size >= this.config.maxClients) this.refuse(socket);
+    else void this.accept(socket);
+  }
+
+  /** Past the cap a connection is closed at once: each one costs a descriptor and memory whether it is served or not. */
+  private refuse(socket: Socket): void {
+    const client = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.destroy();
+    this.counters.add('clientsRefused');
+    this.warnings.refused.warn({ client, maxClients: this.config.maxClients });
+    this.rejections.record(`user client: refused, this gateway holds its maximum of ${this.config.maxClients} clients`, client);
+  }
+
   private async accept(socket: Socket): Promise<void> {
     this.sockets.add(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEP_ALIVE_IDLE_MS);
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.buffers.release(socket);
+    });
     // Nothing more will be read from a client that ended its side: drop what is queued for it rather than wait for it to be read.
     if (!this.config.allowHalfOpen) socket.on('end', () => socket.destroy());
     const handshake = await readUserId(socket, this.config.maxIdLineBytes, this.config.idLineTimeoutMs);
@@ -234,17 +273,16 @@ export class Gateway {
     this.write(session, body);
   }
 
-  /** A client that cannot keep up is dropped rather than buffered without limit or allowed to slow the rest. */
   private write(session: UserSession, body: Buffer): void {
     for (const socket of session.sockets) {
-      socket.write(body);
+      this.buffers.write(socket, body);
       this.counters.add('bytesWritten', body.length);
-      if (socket.writableLength > this.config.maxClientBufferBytes) {
-        this.counters.add('slowClientsDropped');
-        this.logger.warn({ userId: session.userId, bufferedBytes: socket.writableLength }, 'slow client disconnected');
-        socket.destroy();
-      }
     }
+  }
+
+  private overflowed(socket: Socket, reason: OverflowReason, unsentBytes: number): void {
+    this.counters.add(reason === 'client' ? 'slowClientsDropped' : 'totalBufferDrops');
+    this.warnings[reason].warn({ client: `${socket.remoteAddress}:${socket.remotePort}`, unsentBytes, totalBytes: this.buffers.total });
   }
 
   private onSubscriberDrop(): void {

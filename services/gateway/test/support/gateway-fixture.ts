@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
+import { pino } from 'pino';
 import { decodeGatewayEvent, keysFor, type GatewayEvent, type Logger } from '@follower-maze/shared';
 import { startGatewayService, type GatewayService } from '../../src/gateway-service.ts';
 import { deletePrefix, eventually, silentLogger, testConfig, testRedis, uniquePrefix } from '../../../../test/support/redis-fixture.ts';
 import { TcpPeer } from '../../../../test/support/tcp-peer.ts';
+
+/** A logger that keeps its warnings, to check what was logged and how often. */
+export function recordingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
+}
 
 /** Gateways in-process, each with a listener on what it tells the sequencer; `cleanUp` after each test. */
 export class GatewayFixture {
