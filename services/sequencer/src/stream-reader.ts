@@ -63,7 +63,10 @@ export class StreamReader {
   }
 
   read(blockMs: number): Promise<StreamEntry[]> {
-    return Promise.race([this.readOnce(blockMs), this.closed]);
+    const reading = this.readOnce(blockMs);
+    // When close() settles the read first, this one still fails later ("Connection is closed"), unheard.
+    reading.catch(() => undefined);
+    return Promise.race([reading, this.closed]);
   }
 
   private async readOnce(blockMs: number): Promise<StreamEntry[]> {
