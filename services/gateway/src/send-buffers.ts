@@ -3,8 +3,9 @@ import type { Socket } from 'node:net';
 export type OverflowReason = 'client' | 'total';
 
 /**
- * Bytes written to client sockets that have not left the process yet (counted from the
- * write until its callback), per client and for all clients together, each with a cap.
+ * Bytes written to client sockets that have not left the process yet (those the kernel
+ * did not take at once, until their write completes), per client and for all clients
+ * together, each with a cap.
  * A client past its own cap is disconnected; when the total passes the other cap, the
  * clients with the most unsent bytes are disconnected until it is back under. Either
  * way the client is dropped rather than buffered without limit or allowed to slow the rest.
@@ -30,10 +31,16 @@ export class SendBuffers {
     // slice of a Redis read (up to 64 KiB) and would keep all of that alive: queue a copy,
     // so that the bytes counted are the bytes held.
     const chunk = socket.writableLength > 0 ? Buffer.from(body) : body;
+    let held = false;
+    socket.write(chunk, () => {
+      if (held) this.sent(socket, chunk.length);
+    });
+    // Usually the kernel takes it at once; otherwise the socket holds it, and every chunk before it.
+    if (socket.writableLength === 0) return;
+    held = true;
     const unsent = (this.unsent.get(socket) ?? 0) + chunk.length;
     this.unsent.set(socket, unsent);
     this.totalBytes += chunk.length;
-    socket.write(chunk, () => this.sent(socket, chunk.length));
     if (unsent > this.maxClientBytes) this.drop(socket, 'client');
     else if (this.totalBytes > this.maxTotalBytes) this.shed();
   }
