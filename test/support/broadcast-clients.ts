@@ -20,10 +20,12 @@ export async function connectClients(redis: Redis, keyPrefix: string, placements
     await peer.write(`${userId}\r\n`);
     return peer;
   }));
+  // These very users, not a count: users of an earlier call are online too.
   await eventually(async () => {
-    let online = 0;
-    for (const key of await redis.keys(`${keyPrefix}:presence:*`)) online += await redis.scard(key);
-    assert.ok(online >= placements.length, `${online} of ${placements.length} clients online`);
+    const online = new Set<string>();
+    for (const key of await redis.keys(`${keyPrefix}:presence:*`)) for (const userId of await redis.smembers(key)) online.add(userId);
+    const missing = placements.filter(([userId]) => !online.has(String(userId)));
+    assert.equal(missing.length, 0, `${missing.length} of ${placements.length} clients not yet online`);
   });
   return peers;
 }
