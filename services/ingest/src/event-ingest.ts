@@ -36,7 +36,9 @@ export class EventIngest implements SourceListener {
     this.appender = new StreamAppender(redis, keys, config, (paused) => this.setPaused(paused), () => this.counters.add('appendErrors'), waits);
     this.gate = new SourceGate(config.maxSources);
     this.refusals = new ThrottledWarning(logger, 'event source refused: as many sources as INGEST_MAX_SOURCES are connected');
-    this.server = createServer((socket) => this.accept(socket));
+    // Half-open allowed: a source that sends its last event and shuts down its side while
+    // it waits for the slot must keep its socket, and so its events, until it is admitted.
+    this.server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
   get eventsAppended(): number {

@@ -46,6 +46,8 @@ export class SourceConnection implements SourceApplicant {
   /** Whether back-pressure allows sources to be read. */
   private readingAllowed: boolean;
   private holdsSlot = false;
+  /** The peer shut down its side (sent all it will send) before this connection was a source. */
+  private endedEarly = false;
   private eventsAccepted = 0;
   private error: string | undefined;
 
@@ -84,7 +86,8 @@ export class SourceConnection implements SourceApplicant {
     const chunk = this.firstChunk;
     this.firstChunk = undefined;
     if (chunk) this.splitter.push(chunk);
-    this.setReading(this.readingAllowed);
+    if (this.endedEarly) this.ended();
+    else this.setReading(this.readingAllowed);
   }
 
   refuse(): void {
@@ -119,7 +122,13 @@ export class SourceConnection implements SourceApplicant {
     this.gate.apply(this);
   }
 
+  /** The peer sent its last byte. Its side of the socket is closed here once its input is taken. */
   private ended(): void {
+    if (this.state === 'waiting') {
+      this.endedEarly = true;
+      return;
+    }
+    this.socket.end();
     if (this.state !== 'source') return;
     const unterminated = this.splitter.end();
     if (unterminated !== undefined) this.listener.reject('unterminated last line', unterminated);

@@ -114,7 +114,7 @@ test('probes that send nothing are not sources: they neither take the slot nor a
   assert.equal(logs.filter((line) => line.msg.startsWith('probe connection closed')).length, 40);
 });
 
-test('a source that disconnects and reconnects at once continues, even while its last bytes wait behind back-pressure', async () => {
+test('a source that disconnects and reconnects at once continues, even while its last bytes wait behind back-pressure and the new one has already sent its last', async () => {
   const { service, keys, open } = await start('ingest-reconnect', { INGEST_MAX_UNREAD_ENTRIES: '1', INGEST_MAX_EVENTS_PER_ENTRY: '100' });
   const total = 100_000;
   const old = await open();
@@ -123,9 +123,11 @@ test('a source that disconnects and reconnects at once continues, even while its
   await eventually(() => assert.ok(service.ingest.counters.get('pauses') > 0, 'the old connection is paused, its end unread'));
   const again = await open();
   await again.write(lines(total + 1, total + 10));
+  // Its last events sent, the new source shuts down its side while it still waits for the slot.
+  await again.end();
   // Longer than the handover time: the clock stands still while sources are not read.
   await sleep(SOURCE_HANDOVER_MS + 500);
-  assert.equal(again.closed, false, 'the new connection waits for the old one to end');
+  assert.equal(again.closed, false, 'the new connection waits for the old one to end, its events kept');
   assert.ok(service.ingest.eventsAppended < total, 'the old connection is still unread');
   await eventually(async () => {
     await redis.xreadgroup('GROUP', keys.sequencerGroup, 'test', 'COUNT', 1000, 'STREAMS', keys.events, '>');
