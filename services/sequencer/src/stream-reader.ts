@@ -36,8 +36,8 @@ export class StreamReader {
   /** The newest entry known to have been handed to the group. */
   private lastDeliveredId = '0-0';
   private readonly redis: RedisWithRead;
-  private abandon: (reason: Error) => void = () => undefined;
-  private readonly closed = new Promise<never>((_, reject) => (this.abandon = reject));
+  /** Settles the read in progress, if any (the loop reads one at a time). */
+  private abandonRead: ((reason: Error) => void) | undefined;
 
   constructor(
     redis: Redis,
@@ -48,7 +48,6 @@ export class StreamReader {
   ) {
     redis.defineCommand('fmFencedRead', { numberOfKeys: 3, lua: FENCED_READ_LUA });
     this.redis = redis as RedisWithRead;
-    this.closed.catch(() => undefined);
   }
 
   async start(): Promise<void> {
@@ -63,10 +62,15 @@ export class StreamReader {
   }
 
   read(blockMs: number): Promise<StreamEntry[]> {
-    const reading = this.readOnce(blockMs);
-    // When close() settles the read first, this one still fails later ("Connection is closed"), unheard.
-    reading.catch(() => undefined);
-    return Promise.race([reading, this.closed]);
+    // Not a race against one long-lived "closed" promise: each race would leave a reaction
+    // on it, and a read per batch would pile them up for the life of the term.
+    return new Promise((resolve, reject) => {
+      this.abandonRead = reject;
+      // When close() settled the read first, the later failure ("Connection is closed") lands here, unheard.
+      this.readOnce(blockMs).then(resolve, reject).finally(() => {
+        if (this.abandonRead === reject) this.abandonRead = undefined;
+      });
+    });
   }
 
   private async readOnce(blockMs: number): Promise<StreamEntry[]> {
@@ -91,7 +95,7 @@ export class StreamReader {
   }
 
   close(): void {
-    this.abandon(new Error('stream reader closed'));
+    this.abandonRead?.(new Error('stream reader closed'));
     this.redis.disconnect();
   }
 
