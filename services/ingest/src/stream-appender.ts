@@ -130,6 +130,10 @@ export class StreamAppender {
   private refuse(entry: Entry, error: Error): void {
     this.refused.push(entry);
     this.refused.sort((a, b) => a.serial - b.serial);
+    this.refusedBy(error);
+  }
+
+  private refusedBy(error: Error): void {
     this.onRefused(error);
     this.waits.begin('redis-refuses', `Redis to accept appends (${error.message})`);
   }
@@ -152,8 +156,7 @@ export class StreamAppender {
         this.refused.shift();
         this.appended(entry, String(id));
       } catch (error) {
-        this.onRefused(error as Error);
-        this.waits.begin('redis-refuses', `Redis to accept appends (${(error as Error).message})`);
+        this.refusedBy(error as Error);
         await delay(APPEND_RETRY_MS);
       }
     }
