@@ -73,8 +73,6 @@ export class Sequencer {
   private gap: { readonly seq: number; readonly sinceMs: number } | undefined;
   /** Operators' skip-gap requests, answered once the skip is committed. */
   private skipRequests: ((range: SkippedRange | undefined) => void)[] = [];
-  private readonly rejections: RejectionLog;
-  private readonly waits: WaitReport;
   private readonly limits: CommitLimits;
 
   constructor(
@@ -86,9 +84,7 @@ export class Sequencer {
     private readonly logger: Logger,
     position: { readonly nextSeq: number; readonly batchSeq: number },
   ) {
-    this.rejections = outlets.rejections;
     this.limits = { maxEvents: config.maxCommitEvents, maxNotifications: config.maxCommitNotifications, maxBytes: config.maxCommitBytes };
-    this.waits = outlets.waits;
     this.reorder = new ReorderBuffer(config.reorderWindow, position.nextSeq);
     this.previousBatchSeq = position.batchSeq;
     this.committedNextSeq = position.nextSeq;
@@ -125,7 +121,7 @@ export class Sequencer {
     while (!this.closing) {
       try {
         await this.step();
-        this.waits.end('redis');
+        this.outlets.waits.end('redis');
       } catch (error) {
         if (error instanceof FencedError) {
           this.logger.warn({ reason: error.message }, 'refused by the fence: stepping down');
@@ -143,7 +139,7 @@ export class Sequencer {
   private retrying(what: string, error: Error): void {
     this.counters.add('retries');
     this.logger.debug({ err: error.message }, `${what}: retrying`);
-    this.waits.begin('redis', `${what} (${error.message})`);
+    this.outlets.waits.begin('redis', `${what} (${error.message})`);
   }
 
   /**
@@ -179,7 +175,6 @@ export class Sequencer {
     });
     this.committedNextSeq = nextSeq;
     this.counters.add('commits');
-    this.waits.end('redis');
     if (skipped) this.skipped(skipped);
     if (batch.isEmpty) return;
     this.previousBatchSeq = nextSeq - 1;
@@ -217,7 +212,7 @@ export class Sequencer {
       const parsed = parseEvent(line);
       if (!parsed.ok) {
         this.counters.add('malformedEvents');
-        this.rejections.record(`malformed event in stream: ${parsed.reason}`, line);
+        this.outlets.rejections.record(`malformed event in stream: ${parsed.reason}`, line);
         continue;
       }
       const { seq } = parsed.event;
@@ -229,10 +224,10 @@ export class Sequencer {
         this.counters.add('replayedEvents');
       } else if (outcome === 'beyond-window') {
         this.counters.add('beyondWindowEvents');
-        this.rejections.record(`sequence number beyond the reorder window (next expected ${this.reorder.nextSeq})`, line);
+        this.outlets.rejections.record(`sequence number beyond the reorder window (next expected ${this.reorder.nextSeq})`, line);
       } else {
         this.counters.add('duplicateEvents');
-        this.rejections.record('duplicate sequence number', line);
+        this.outlets.rejections.record('duplicate sequence number', line);
         if (outcome === 'already-applied') this.hintAtReset(seq);
       }
     }
@@ -278,24 +273,24 @@ export class Sequencer {
     // Events ready to release are a backlog of bounded batches, not a gap.
     if (this.reorder.size === 0 || this.reorder.ready) {
       this.gap = undefined;
-      this.waits.end('gap');
+      this.outlets.waits.end('gap');
       return;
     }
     if (this.gap?.seq !== seq) {
-      this.waits.end('gap');
+      this.outlets.waits.end('gap');
       this.gap = { seq, sinceMs: Date.now() };
     }
-    this.waits.begin('gap', `event ${seq} (${this.reorder.size} later events held)`);
+    this.outlets.waits.begin('gap', `event ${seq} (${this.reorder.size} later events held)`);
   }
 
   private async waitForRoom(): Promise<void> {
     while (this.window.largest() > this.config.maxInFlightBytesPerGateway && !this.closing) {
       this.counters.add('windowWaits');
       const [gatewayId, bytes] = this.window.slowest()!;
-      this.waits.begin('gateways', `gateway ${gatewayId} to acknowledge ${(bytes / MIB).toFixed(1)} MiB`);
+      this.outlets.waits.begin('gateways', `gateway ${gatewayId} to acknowledge ${(bytes / MIB).toFixed(1)} MiB`);
       await this.gateways.progress(PROGRESS_WAIT_MS);
     }
-    this.waits.end('gateways');
+    this.outlets.waits.end('gateways');
   }
 
   private recordInFlight(batchSeq: number, bytesByUser: ReadonlyMap<number, number>): void {
