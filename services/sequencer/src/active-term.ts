@@ -4,6 +4,7 @@ import {
   closeWithin, connectRedis, disconnectRedis, keysFor, RejectionLog, type Config, type Logger, type WaitReport,
 } from '@follower-maze/shared';
 import { defineCommitScript } from './commit-script.ts';
+import { definePublishScript } from './publish-script.ts';
 import { GatewayTracker } from './gateway-tracker.ts';
 import { loadFollowGraph } from './graph-loader.ts';
 import { OPERATIONS_QUEUE, type Operation, type ResetRequest } from '@follower-maze/shared';
@@ -65,6 +66,7 @@ export class ActiveTerm {
     const sequencer = new Sequencer(
       reader,
       defineCommitScript(redis, keys, { token, epoch: position.epoch, term }),
+      definePublishScript(redis, keys, { token, epoch: position.epoch }),
       { progress: (ms) => tracker!.progress(ms), slowestAcknowledged: (latest) => tracker!.slowestAcknowledged(latest) },
       {
         waits,

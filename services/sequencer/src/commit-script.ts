@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { encodeBatchMarker, encodeDelivery, type Keys } from '@follower-maze/shared';
 import type { Batch } from './core/batch.ts';
+import { loggedDelivery, partsOf, type Publication } from './core/publication.ts';
 import { asFenced } from './fence.ts';
 import { luaScript } from './lua-script.ts';
 
@@ -21,9 +22,14 @@ export interface CommitRequest {
   readonly deliveryLogMinSeq: number;
 }
 
+/** A committed batch: what it publishes, and how many bytes that makes for each user. */
+export interface CommittedBatch {
+  readonly publication: Publication;
+  readonly bytesByUser: ReadonlyMap<number, number>;
+}
+
 export interface CommitScript {
-  /** Returns the bytes published to each user. */
-  commit(request: CommitRequest): Promise<Map<number, number>>;
+  commit(request: CommitRequest): Promise<CommittedBatch>;
 }
 
 type RedisWithCommit = Redis & { fmCommit(...args: (string | number)[]): Promise<number> };
@@ -42,36 +48,33 @@ export function defineCommitScript(redis: Redis, keys: Keys, { token, epoch, ter
     async commit({ batch, startNextSeq, nextSeq, previousBatchSeq, ackIds, trimId, deliveryLogMinSeq }) {
       const batchSeq = nextSeq - 1;
       const marker = encodeBatchMarker({ epoch, term, previousSeq: previousBatchSeq, batchSeq });
-      const { deliveries, bytesByUser } = packDeliveries(batch, epoch);
+      const { parts, bytesByUser } = packDeliveries(batch, epoch);
       const [followsAdded, followsRemoved] = packFollowChanges(batch);
       try {
         await commander.fmCommit(
           keys.position, keys.events, keys.sequencerLease, keys.deliveries,
           token, epoch, startNextSeq, nextSeq, batch.events, keys.sequencerGroup, trimId, deliveryLogMinSeq,
-          `${batchSeq}-0`, marker, keys.followersPrefix(epoch), keys.userChannelPrefix, keys.batchEnd,
-          ackIds.join(' '), followsAdded, followsRemoved, deliveries,
+          `${batchSeq}-0`, marker, keys.followersPrefix(epoch),
+          ackIds.join(' '), followsAdded, followsRemoved, parts.join(''),
         );
       } catch (error) {
         throw asFenced(error);
       }
-      return bytesByUser;
+      return { publication: { parts, marker }, bytesByUser };
     },
   };
 }
 
-/**
- * Every recipient's delivery in the delivery log's layout, `<userId> <byteLength>\n<message>`
- * (payloads are ASCII by the event grammar, so a message's length is its byte length).
- */
-function packDeliveries(batch: Batch, epoch: number): { deliveries: string; bytesByUser: Map<number, number> } {
-  const parts: string[] = [];
+/** Every recipient's delivery, in parts to publish; the delivery log keeps them joined. */
+function packDeliveries(batch: Batch, epoch: number): { parts: string[]; bytesByUser: Map<number, number> } {
+  const deliveries: string[] = [];
   const bytesByUser = new Map<number, number>();
   for (const [userId, notifications] of batch.notifications) {
     const message = encodeDelivery(epoch, notifications);
     bytesByUser.set(userId, message.length);
-    parts.push(`${userId} ${message.length}\n`, message);
+    deliveries.push(loggedDelivery(userId, message));
   }
-  return { deliveries: parts.join(''), bytesByUser };
+  return { parts: partsOf(deliveries), bytesByUser };
 }
 
 /** Net follows added and removed, one line per followed user: `<to> <from> <from> ...`. */

@@ -6,8 +6,9 @@ import { Batch, type CommitLimits } from './core/batch.ts';
 import { InFlightWindow } from './core/in-flight-window.ts';
 import { ReorderBuffer } from './core/reorder-buffer.ts';
 import { Router } from './core/router.ts';
-import type { CommitRequest, CommitScript } from './commit-script.ts';
+import type { CommitScript } from './commit-script.ts';
 import { FencedError } from './fence.ts';
+import type { DeliveryPublisher } from './publish-script.ts';
 import type { StreamReader, StreamEntry } from './stream-reader.ts';
 
 /** How long one read waits for new entries; bounds how long close() may take too. */
@@ -74,10 +75,13 @@ export class Sequencer {
   /** Operators' skip-gap requests, answered once the skip is committed. */
   private skipRequests: ((range: SkippedRange | undefined) => void)[] = [];
   private readonly limits: CommitLimits;
+  /** Until the term's first step: the last batch committed before it may not have reached every gateway. */
+  private lastBatchUnpublished: boolean;
 
   constructor(
     private readonly reader: StreamReader,
     private readonly committer: CommitScript,
+    private readonly publisher: DeliveryPublisher,
     private readonly gateways: GatewayProgress,
     private readonly outlets: SequencerOutlets,
     private readonly config: SequencerConfig,
@@ -87,6 +91,7 @@ export class Sequencer {
     this.limits = { maxEvents: config.maxCommitEvents, maxNotifications: config.maxCommitNotifications, maxBytes: config.maxCommitBytes };
     this.reorder = new ReorderBuffer(config.reorderWindow, position.nextSeq);
     this.previousBatchSeq = position.batchSeq;
+    this.lastBatchUnpublished = position.batchSeq > 0;
     this.committedNextSeq = position.nextSeq;
   }
 
@@ -120,6 +125,7 @@ export class Sequencer {
   private async run(): Promise<SequencerExit> {
     while (!this.closing) {
       try {
+        if (this.lastBatchUnpublished) await this.republishLastBatch();
         await this.step();
         this.outlets.waits.end('redis');
       } catch (error) {
@@ -169,14 +175,16 @@ export class Sequencer {
     }
     if (batch.isEmpty && ackIds.length === 0) return;
     const trimId = this.openEntries.keys().next().value ?? this.lastReadId;
-    const bytesByUser = await this.commitUntilDone({
+    const request = {
       batch, startNextSeq: this.committedNextSeq, nextSeq, ackIds, trimId, previousBatchSeq: this.previousBatchSeq,
       deliveryLogMinSeq: this.gateways.slowestAcknowledged(nextSeq - 1) + 1,
-    });
+    };
+    const { publication, bytesByUser } = await this.untilDone('Redis to accept the commit', () => this.committer.commit(request));
     this.committedNextSeq = nextSeq;
     this.counters.add('commits');
     if (skipped) this.skipped(skipped);
     if (batch.isEmpty) return;
+    await this.untilDone('Redis to take the deliveries', () => this.publisher.publish(publication));
     this.previousBatchSeq = nextSeq - 1;
     this.recordInFlight(nextSeq - 1, bytesByUser);
     this.counters.add('eventsApplied', batch.events);
@@ -184,20 +192,33 @@ export class Sequencer {
   }
 
   /**
-   * The batch is already applied in memory, so its commit is retried until it lands:
-   * giving up would leave memory ahead of Redis. Repeating it is harmless: the script
-   * changes nothing for a batch already committed (compare-and-set on the position).
+   * The batch is already applied in memory, so its commit and its publishing are
+   * retried until they land: giving up would leave memory ahead of Redis, or gateways
+   * without the batch. Repeating either is harmless: the commit script changes nothing
+   * for a batch already committed (compare-and-set on the position), and gateways drop
+   * notifications they have already sent.
    */
-  private async commitUntilDone(request: CommitRequest): Promise<Map<number, number>> {
+  private async untilDone<T>(what: string, action: () => Promise<T>): Promise<T> {
     for (;;) {
       try {
-        return await this.committer.commit(request);
+        return await action();
       } catch (error) {
         if (this.closing || error instanceof FencedError) throw error;
-        this.retrying('Redis to accept the commit', error as Error);
+        this.retrying(what, error as Error);
         await delay(RETRY_DELAY_MS);
       }
     }
+  }
+
+  /**
+   * The last committed batch may have been only partly published (the sequencer that
+   * committed it stopped in between): publishing it again before anything newer lets
+   * every gateway have it, in order, whatever it got before.
+   */
+  private async republishLastBatch(): Promise<void> {
+    const publication = await this.publisher.logged(this.previousBatchSeq);
+    if (publication) await this.publisher.publish(publication);
+    this.lastBatchUnpublished = false;
   }
 
   /**

@@ -1,10 +1,12 @@
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { decodeLoggedDeliveries, EVENT_LINES_FIELD, encodeGatewayEvent, keysFor, type Keys } from '@follower-maze/shared';
+import { decodeDelivery, decodeLoggedDeliveries, EVENT_LINES_FIELD, encodeGatewayEvent, keysFor, type Keys } from '@follower-maze/shared';
 import { startSequencerService } from '../src/sequencer-service.ts';
 import { defineCommitScript } from '../src/commit-script.ts';
 import { Batch } from '../src/core/batch.ts';
+import { PUBLISHES_PER_PART } from '../src/core/publication.ts';
+import { definePublishScript } from '../src/publish-script.ts';
 import { FencedError } from '../src/fence.ts';
 import { LeaderLease } from '../src/leader-lease.ts';
 import { resetSequence } from '../src/reset-script.ts';
@@ -18,12 +20,20 @@ afterEach(async () => {
 });
 after(() => redis.disconnect());
 
-/** Plays a gateway: holds users and records what is published on their channels. */
+/**
+ * Plays a gateway: holds users and records what is published on their channels, less
+ * what repeats a delivery already taken (a new term publishes the last batch again), as
+ * a gateway drops it by sequence number.
+ */
 async function fakeGateway(keys: Keys, gatewayId: string, users: number[]) {
   const subscriber = testRedis();
   const received = new Map<number, string[]>();
+  const lastSeq = new Map<number, number>();
   subscriber.on('message', (channel: string, message: string) => {
     const userId = Number(channel.slice(channel.lastIndexOf(':') + 1));
+    const last = decodeDelivery(Buffer.from(message))!.lastSeq;
+    if (last <= (lastSeq.get(userId) ?? 0)) return;
+    lastSeq.set(userId, last);
     received.set(userId, [...(received.get(userId) ?? []), message]);
   });
   if (users.length > 0) await subscriber.subscribe(...users.map((user) => keys.userChannel(user)));
@@ -156,6 +166,41 @@ test('a commit from a stale position or a lapsed lease is refused', async () => 
   await assert.rejects(committer.commit({ ...request, startNextSeq: 2, nextSeq: 3 }), FencedError);
 });
 
+/** Every message published on the given channels, in the order they arrived. */
+async function listen(channels: string[]): Promise<[channel: string, message: string][]> {
+  const subscriber = testRedis();
+  cleanups.push(async () => subscriber.disconnect());
+  const heard: [string, string][] = [];
+  subscriber.on('message', (channel: string, message: string) => heard.push([channel, message]));
+  await subscriber.subscribe(...channels);
+  return heard;
+}
+
+test('a new term publishes the last committed batch again: one committed but never published still reaches the gateways', async () => {
+  const { prefix, keys } = withCleanup('seq-republish');
+  const gateway = await fakeGateway(keys, 'g1', [1, 2]);
+  const markers = await listen([keys.batchEnd]);
+  const lease = new LeaderLease(redis, keys.sequencerLease, 10_000);
+  assert.equal(await lease.acquire(), true);
+  const batch = new Batch();
+  batch.events = 2;
+  batch.deliver(1, '1|B');
+  batch.deliver(2, '1|B');
+  batch.deliver(2, '2|P|1|2');
+  // The sequencer that committed this stopped before publishing it.
+  await defineCommitScript(redis, keys, { token: lease.token, epoch: 0, term: 1 })
+    .commit({ batch, startNextSeq: 1, nextSeq: 3, previousBatchSeq: 0, ackIds: [], trimId: '0-0', deliveryLogMinSeq: 1 });
+  await lease.release();
+  await start(prefix);
+  await eventually(() => {
+    assert.deepEqual(gateway.notifications(1), ['1|B']);
+    assert.deepEqual(gateway.notifications(2), ['1|B', '2|P|1|2']);
+    assert.deepEqual(markers.map(([, marker]) => marker), ['0 1 0 2']);
+  });
+  await append(keys.events, ['3|B']);
+  await eventually(() => assert.deepEqual(gateway.notifications(1), ['1|B', '3|B']));
+});
+
 test('one commit carries 200,000 recipients, 200,000 follow changes and 5,000 acknowledgements (no argument list grows with them)', async () => {
   const { keys } = withCleanup('seq-big-commit');
   const lease = new LeaderLease(redis, keys.sequencerLease, 10_000);
@@ -175,8 +220,9 @@ test('one commit carries 200,000 recipients, 200,000 follow changes and 5,000 ac
   for (let entry = 0; entry < 5000; entry++) ids.push((await append(keys.events, [`${entry}|B`]))!);
   await redis.xgroup('CREATE', keys.events, keys.sequencerGroup, '0');
   await redis.xreadgroup('GROUP', keys.sequencerGroup, 'sequencer', 'COUNT', 5000, 'STREAMS', keys.events, '>');
-  const bytesByUser = await committer.commit({ batch, startNextSeq: 1, nextSeq: 3, previousBatchSeq: 0, ackIds: ids, trimId: '0-0', deliveryLogMinSeq: 1 });
+  const { bytesByUser, publication } = await committer.commit({ batch, startNextSeq: 1, nextSeq: 3, previousBatchSeq: 0, ackIds: ids, trimId: '0-0', deliveryLogMinSeq: 1 });
   assert.equal(bytesByUser.size, users);
+  assert.equal(publication.parts.length, users / PUBLISHES_PER_PART, 'published in parts of bounded size');
   assert.equal(await redis.hget(keys.position, 'nextSeq'), '3');
   assert.equal(await redis.scard(`${keys.followersPrefix(0)}1`), users / 2 - 1, 'every follow of user 1, less the one undone within the batch and the one removed');
   assert.equal(await redis.sismember(`${keys.followersPrefix(0)}1`, 999_999), 0);
@@ -184,6 +230,11 @@ test('one commit carries 200,000 recipients, 200,000 follow changes and 5,000 ac
   assert.equal(((await redis.xpending(keys.events, keys.sequencerGroup)) as [number])[0], 0, 'every entry acknowledged');
   const [[, fields]] = (await redis.xrangeBuffer(keys.deliveries, '-', '+')) as [[Buffer, Buffer[]]];
   assert.equal([...decodeLoggedDeliveries(fields[3]!)].length, users, 'the delivery log holds every recipient');
+  const heard = await listen([keys.userChannel(1), keys.userChannel(users), keys.batchEnd]);
+  const publisher = definePublishScript(redis, keys, { token: lease.token, epoch: 0 });
+  await publisher.publish(publication);
+  await eventually(() => assert.deepEqual(heard.map(([channel]) => channel), [keys.userChannel(1), keys.userChannel(users), keys.batchEnd]));
+  assert.deepEqual(await publisher.logged(2), publication, 'the delivery log gives back the same parts');
 });
 
 test('a reset starts an empty graph at once and deletes 200,000 follower sets of the old epoch in chunks', async () => {

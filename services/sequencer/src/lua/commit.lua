@@ -1,8 +1,9 @@
 -- One atomic step per batch: keep its deliveries in the delivery log, acknowledge the
--- stream entries it covers, apply the net follow-graph changes, record the new
--- position, and publish the deliveries. All of it happens or none, so the committed
--- position always matches the graph, and a restarted sequencer neither loses nor
--- repeats a delivery.
+-- stream entries it covers, apply the net follow-graph changes and record the new
+-- position. All of it happens or none, so the committed position always matches the
+-- graph, and a restarted sequencer neither loses nor repeats a delivery. Publishing
+-- follows in bounded parts (lua/publish.lua): one script publishing to every online
+-- user would hold Redis for as long as that takes.
 --
 -- Refused (FENCED) unless the caller still holds the lease and its epoch, and the
 -- stored position is the one the batch starts from: a sequencer whose memory is ahead
@@ -21,11 +22,10 @@
 -- ARGV[8]  deliveryFloor: log entries below it are received by every gateway
 -- ARGV[9]  delivery log entry id (the batch's last sequence number)
 -- ARGV[10] batch-end marker    ARGV[11] followers key prefix (of the epoch)
--- ARGV[12] user channel prefix ARGV[13] batch-end channel
--- ARGV[14] stream ids to acknowledge, separated by spaces
--- ARGV[15] follows added, one line per followed user: "<to> <from> <from> ..."
--- ARGV[16] follows removed, the same layout
--- ARGV[17] deliveries, each "<userId> <byteLength>\n<message>", in the delivery log's layout
+-- ARGV[12] stream ids to acknowledge, separated by spaces
+-- ARGV[13] follows added, one line per followed user: "<to> <from> <from> ..."
+-- ARGV[14] follows removed, the same layout
+-- ARGV[15] deliveries, each "<userId> <byteLength>\n<message>", in the delivery log's layout
 -- @include fence.lua
 local MEMBERS_PER_COMMAND = 1000
 
@@ -40,7 +40,7 @@ end
 
 -- The one write that can be refused (OOM, MISCONF) comes first: nothing is half done.
 if events > 0 then
-  redis.call('XADD', KEYS[4], ARGV[9], 'marker', ARGV[10], 'd', ARGV[17])
+  redis.call('XADD', KEYS[4], ARGV[9], 'marker', ARGV[10], 'd', ARGV[15])
 end
 
 local function in_chunks(words, call)
@@ -62,22 +62,11 @@ local function per_user(lines, command)
   end
 end
 
-in_chunks(ARGV[14], function(ids) redis.call('XACK', KEYS[2], ARGV[6], unpack(ids)) end)
-per_user(ARGV[15], 'SADD')
-per_user(ARGV[16], 'SREM')
+in_chunks(ARGV[12], function(ids) redis.call('XACK', KEYS[2], ARGV[6], unpack(ids)) end)
+per_user(ARGV[13], 'SADD')
+per_user(ARGV[14], 'SREM')
 
 redis.call('HSET', KEYS[1], 'nextSeq', ARGV[4], 'trimId', ARGV[7])
 if events == 0 then return 1 end
 redis.call('HSET', KEYS[1], 'batchSeq', tonumber(ARGV[4]) - 1, 'deliveryFloor', ARGV[8])
-
-local deliveries = ARGV[17]
-local at = 1
-while at <= #deliveries do
-  local space = string.find(deliveries, ' ', at, true)
-  local header_end = string.find(deliveries, '\n', space, true)
-  local length = tonumber(string.sub(deliveries, space + 1, header_end - 1))
-  redis.call('PUBLISH', ARGV[12] .. string.sub(deliveries, at, space - 1), string.sub(deliveries, header_end + 1, header_end + length))
-  at = header_end + 1 + length
-end
-redis.call('PUBLISH', ARGV[13], ARGV[10])
 return 1
