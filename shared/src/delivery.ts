@@ -72,6 +72,18 @@ export function decodeBatchMarker(text: string): BatchMarker | undefined {
   return { epoch, term, previousSeq, batchSeq };
 }
 
+/** A batch's entry in the delivery log, from its stream fields; undefined without a marker. */
+export function decodeLoggedBatch(fields: readonly Buffer[]): { marker: string; deliveries: Buffer } | undefined {
+  let marker: string | undefined;
+  let deliveries: Buffer = Buffer.alloc(0);
+  for (let index = 0; index + 1 < fields.length; index += 2) {
+    const name = fields[index]!.toString();
+    if (name === 'marker') marker = fields[index + 1]!.toString();
+    else if (name === 'd') deliveries = fields[index + 1]!;
+  }
+  return marker === undefined ? undefined : { marker, deliveries };
+}
+
 /**
  * A batch's entry in the delivery log holds its marker and one blob of deliveries,
  * each `<userId> <byteLength>\n<message>` (built inside the commit script, so any

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { decodeBatchMarker, decodeLoggedDeliveries, type BatchMarker, type Keys } from '@follower-maze/shared';
+import { decodeBatchMarker, decodeLoggedBatch, decodeLoggedDeliveries, type BatchMarker, type Keys } from '@follower-maze/shared';
 
 /** Batches read per XRANGE while catching up. */
 const PAGE_BATCHES = 50;
@@ -20,9 +20,9 @@ export async function* readDeliveryLog(redis: Redis, keys: Keys, afterBatch: num
   for (;;) {
     const page = await redis.xrangeBuffer(keys.deliveries, start, '+', 'COUNT', PAGE_BATCHES);
     for (const [, fields] of page) {
-      const field = (name: string) => fields[fields.findIndex((f, i) => i % 2 === 0 && f.toString() === name) + 1];
-      const marker = decodeBatchMarker(field('marker')?.toString() ?? '');
-      if (marker) yield { marker, deliveries: decodeLoggedDeliveries(field('d') ?? Buffer.alloc(0)) };
+      const logged = decodeLoggedBatch(fields);
+      const marker = logged && decodeBatchMarker(logged.marker);
+      if (marker) yield { marker, deliveries: decodeLoggedDeliveries(logged.deliveries) };
     }
     if (page.length < PAGE_BATCHES) return;
     start = `(${page[page.length - 1]![0].toString()}`;

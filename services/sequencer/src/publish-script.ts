@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { decodeLoggedDeliveries, type Keys } from '@follower-maze/shared';
+import { decodeLoggedBatch, decodeLoggedDeliveries, type Keys } from '@follower-maze/shared';
 import { loggedDelivery, partsOf, type Publication } from './core/publication.ts';
 import { asFenced } from './fence.ts';
 import { luaScript } from './lua-script.ts';
@@ -34,13 +34,10 @@ export function definePublishScript(redis: Redis, keys: Keys, { token, epoch }: 
     async logged(batchSeq) {
       const id = `${batchSeq}-0`;
       const [entry] = await redis.xrangeBuffer(keys.deliveries, id, id);
-      if (!entry) return undefined;
-      const fields = new Map<string, Buffer>();
-      for (let index = 0; index + 1 < entry[1].length; index += 2) fields.set(entry[1][index]!.toString(), entry[1][index + 1]!);
-      const marker = fields.get('marker')?.toString();
-      if (marker === undefined) return undefined;
-      const deliveries = decodeLoggedDeliveries(fields.get('d') ?? Buffer.alloc(0));
-      return { parts: partsOf(Array.from(deliveries, ([userId, message]) => loggedDelivery(userId, message.toString('latin1')))), marker };
+      const logged = entry && decodeLoggedBatch(entry[1]);
+      if (!logged) return undefined;
+      const deliveries = Array.from(decodeLoggedDeliveries(logged.deliveries), ([userId, message]) => loggedDelivery(userId, message.toString('latin1')));
+      return { parts: partsOf(deliveries), marker: logged.marker };
     },
   };
 }
