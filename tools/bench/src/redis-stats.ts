@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { sequencerScriptsBySha } from './script-names.ts';
 
 export interface CommandStat {
   /** As INFO names it, lower case; subcommands look like `client|setname`. */
@@ -16,7 +17,7 @@ export const SCRIPT_BUDGET_MS = 20;
 
 /** The slowest commands Redis ran during the run (scripts are one command each). */
 export interface SlowCommands {
-  /** The slowest one's time and name (`evalsha` for our scripts). */
+  /** The slowest one's time and name (for a script, `evalsha` and the script's file, or `another script`: BullMQ's). */
   readonly worstMs: number;
   readonly worstCommand: string;
   /** How many took longer than SCRIPT_BUDGET_MS. */
@@ -66,7 +67,13 @@ function readSlowCommands(entries: readonly SlowLogEntry[]): SlowCommands {
     if (!worst || entry[2] > worst[2]) worst = entry;
     if (entry[2] > SCRIPT_BUDGET_MS * 1000) overBudget++;
   }
-  return { worstMs: (worst?.[2] ?? 0) / 1000, worstCommand: worst?.[3][0]?.toLowerCase() ?? '-', overBudget };
+  return { worstMs: (worst?.[2] ?? 0) / 1000, worstCommand: worst ? commandName(worst[3]) : '-', overBudget };
+}
+
+function commandName([name = '-', sha = '']: readonly string[]): string {
+  const command = name.toLowerCase();
+  if (command !== 'evalsha') return command;
+  return `${command} ${sequencerScriptsBySha().get(sha.toLowerCase()) ?? 'another script'}`;
 }
 
 /** `key:value` lines of one INFO section. */
