@@ -10,6 +10,8 @@ export interface ReadinessTarget {
   readonly redisUrl: string;
   readonly keyPrefix: string;
   readonly eventPort: number;
+  /** Host of the ingest port. Default 127.0.0.1. */
+  readonly eventHost?: string;
   /** Gateway processes that must have announced themselves. */
   readonly gateways: number;
 }
@@ -31,7 +33,7 @@ export async function waitUntilReady(target: ReadinessTarget): Promise<void> {
         redis.hlen(keys.gateways),
         redis.pubsub('NUMSUB', keys.gatewayEvents) as Promise<[string, number]>,
       ]);
-      const ingestUp = await portAccepts(target.eventPort);
+      const ingestUp = await portAccepts(target.eventHost ?? '127.0.0.1', target.eventPort);
       missing = [
         !ingestUp && 'ingest port',
         gateways < target.gateways && `${target.gateways - gateways} gateway(s)`,
@@ -46,9 +48,9 @@ export async function waitUntilReady(target: ReadinessTarget): Promise<void> {
   }
 }
 
-function portAccepts(port: number): Promise<boolean> {
+function portAccepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => {
+    const socket = connect(port, host, () => {
       socket.destroy();
       resolve(true);
     });

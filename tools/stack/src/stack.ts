@@ -32,8 +32,25 @@ export interface StackOptions {
   readonly gatewayPorts?: readonly number[];
   /** Sequencer processes: one is active, the others stand by to take over. Default 1. */
   readonly sequencers?: number;
+  /**
+   * Where each process runs, given its name (`ingest`, `sequencer-2`, `gateway-1`, ...)
+   * and service: e.g. `{ commandPrefix: ['ip', 'netns', 'exec', 'fm-1-gw'], env: { LISTEN_HOST: '10.213.7.5' } }`
+   * starts it in that network namespace, listening on its address (the several-hosts
+   * end-to-end test). Default: every process on this host, as it is.
+   */
+  readonly placement?: (name: string, service: ServiceName) => ProcessPlacement;
   readonly stdio: StdioOptions;
   readonly restart: boolean;
+}
+
+/** See `StackOptions.placement`. */
+export interface ProcessPlacement {
+  /** Put before the Node command, e.g. `['ip', 'netns', 'exec', '<namespace>']`. */
+  readonly commandPrefix?: readonly string[];
+  /** Extra Node arguments, after `--import tsx` (so they may name TypeScript modules). */
+  readonly nodeArgs?: readonly string[];
+  /** Extra environment of this process, over every other. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -88,11 +105,16 @@ export class Stack {
   }
 
   private add(name: string, service: ServiceName, env: NodeJS.ProcessEnv): void {
+    const placement = this.options.placement?.(name, service) ?? {};
+    const [command = globalThis.process.execPath, ...prefixArgs] = [...(placement.commandPrefix ?? []), globalThis.process.execPath];
     const process = new SupervisedProcess({
       name,
-      command: globalThis.process.execPath,
-      args: [...(this.options.serviceNodeArgs?.[service] ?? []), '--import', 'tsx', `${REPO_ROOT}services/${service}/src/main.ts`],
-      env: { ...globalThis.process.env, ...this.options.env, REDIS_URL: this.redisUrl, ...env },
+      command,
+      args: [
+        ...prefixArgs, ...(this.options.serviceNodeArgs?.[service] ?? []), '--import', 'tsx', ...(placement.nodeArgs ?? []),
+        `${REPO_ROOT}services/${service}/src/main.ts`,
+      ],
+      env: { ...globalThis.process.env, ...this.options.env, REDIS_URL: this.redisUrl, ...env, ...placement.env },
       stdio: this.options.stdio,
       restart: this.options.restart,
     }, this.logger);
