@@ -12,6 +12,8 @@ import { HOSTS, SeveralHosts, SeveralHostsStack, type SeveralHostsStackOptions }
  * network namespace of its own, joined by veth pairs to one bridge, with addresses in a
  * private /24 that only this run uses. Nothing reaches anything over loopback: every
  * service listens on its host's address and reaches Redis by the Redis host's address.
+ * Then the same with the hosts' clocks far apart, which must not matter: nothing may
+ * compare two hosts' clocks.
  *
  * Needs root (namespaces); skipped, saying why, only where they cannot be made.
  */
@@ -43,6 +45,24 @@ after(async () => {
 const STANDARD_EVENTS = 100_000;
 /** How long trimming may take to catch up after a run (it runs every 500 ms here). */
 const TRIM_WAIT_MS = 5000;
+/**
+ * A known defect, shown here rather than hidden: trimming is a BullMQ job scheduler, and
+ * BullMQ stamps each next run with the clock of the host that scheduled it and starts it
+ * when the clock of a worker's host reaches that time. Every sequencer runs a worker, so
+ * while the host whose clock is furthest ahead lives, it runs every trim; once it dies, a
+ * successor whose clock is behind by D starts none for D (here 30 minutes), and the
+ * event stream and the delivery log grow meanwhile.
+ */
+/**
+ * Until gateways stamp their heartbeats with Redis's clock and sequencers age them against
+ * it (the gateway-tracker fix, under way), a new term forgets every gateway whose clock is
+ * more than 5 s behind its own and the run loses notifications. Remove with that fix.
+ */
+const HEARTBEATS_ON_HOST_CLOCKS =
+  'fails until heartbeats are stamped and aged by Redis\'s clock: a new term forgets the gateways whose clock is behind its own';
+const TRIM_UNDER_SKEW =
+  'trimming stalls after a failover to a host whose clock is behind: BullMQ compares the scheduling host\'s clock with the worker\'s';
+
 test(`standard run across ${HOSTS.length} hosts: ${STANDARD_EVENTS.toLocaleString('en-US')} events to 100 clients, checker on its own host`, { skip }, async (t) => {
   stack = await start('standard');
   const network = stack.hosts.network;
@@ -81,6 +101,27 @@ test('kill -9 of the active sequencer mid-run: the standby on the other host tak
   stack = await start('failover');
   await runWithFailover(t, stack);
   await assertStreamTrimmed(stack);
+});
+
+/**
+ * Clocks hours apart: the gateways' host an hour behind, the ingest's an hour ahead, the
+ * sequencers' 15 minutes either side of true (Redis and the checker keep the machine's
+ * clock). Faked in each host's Node processes by skewed-clock.ts (Date only; monotonic
+ * clocks are untouched, as on real hosts). A service that compared its clock with
+ * another host's would take live gateways for dead (or the reverse) and lose clients'
+ * notifications. Trimming still compares them (TRIM_UNDER_SKEW): its check is a todo
+ * when the sequencer that takes over is the one whose clock is behind.
+ */
+test('clocks hours apart on the hosts change nothing, across a failover', { skip, todo: HEARTBEATS_ON_HOST_CLOCKS }, async (t) => {
+  const clockSkewMs = { gateways: -3_600_000, ingest: 3_600_000, seq1: 900_000, seq2: -900_000 };
+  stack = await start('skew', { clockSkewMs });
+  const { killedHost, successorHost } = await runWithFailover(t, stack);
+  const successorBehind = clockSkewMs[successorHost] < clockSkewMs[killedHost];
+  await t.test(
+    `the event stream is still trimmed after the failover to the host whose clock is ${successorBehind ? 'behind' : 'ahead'}`,
+    { todo: successorBehind && TRIM_UNDER_SKEW },
+    () => assertStreamTrimmed(stack!),
+  );
 });
 
 function start(name: string, options?: SeveralHostsStackOptions): Promise<SeveralHostsStack> {
