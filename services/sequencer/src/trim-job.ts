@@ -10,16 +10,23 @@ const TRIM_JOB = 'trim-events';
 
 /**
  * Trims the event stream behind the committed position, and the delivery log behind
- * the slowest gateway, as a scheduled BullMQ job: it runs beside the hot path, is
- * retried when Redis hiccups, and shows up in BullMQ's tooling. Only stream entries
- * below the committed `trimId` (all acknowledged) and deliveries every live gateway has
- * received (below `deliveryFloor`) are removed.
+ * the slowest gateway, as a BullMQ job: it runs beside the hot path and shows up in
+ * BullMQ's tooling. Only stream entries below the committed `trimId` (all acknowledged)
+ * and deliveries every live gateway has received (below `deliveryFloor`) are removed.
+ *
+ * Every sequencer process asks for a trim every interval, by its own timer; the job is
+ * deduplicated while one waits or runs, so any number of them make one trim at a time.
+ * A BullMQ job scheduler would date each next run by the clock of the host that
+ * scheduled it and start it when a worker's clock reached that date: after a failover to
+ * a host whose clock is behind, nothing would be trimmed for the difference.
  */
 export class TrimJob {
   private readonly queue: Queue;
   private readonly worker: Worker;
   /** BullMQ leaves connections it was given open; these are ours to close. */
   private readonly connections: Redis[];
+  private readonly requestFailed: ThrottledWarning;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -33,6 +40,7 @@ export class TrimJob {
     this.queue = new Queue(QUEUE, { connection: queueConnection, prefix: keys.jobsPrefix });
     const queueWarning = new ThrottledWarning(logger, 'maintenance queue error');
     this.queue.on('error', (error) => queueWarning.warn({ err: error.message }));
+    this.requestFailed = new ThrottledWarning(logger, 'could not ask for a trim');
     this.worker = new Worker(QUEUE, () => this.trim(), {
       connection: workerConnection,
       prefix: keys.jobsPrefix,
@@ -44,11 +52,16 @@ export class TrimJob {
   }
 
   async start(): Promise<void> {
-    await this.queue.upsertJobScheduler(
-      TRIM_JOB,
-      { every: this.intervalMs },
-      { name: TRIM_JOB, opts: { removeOnComplete: 100, removeOnFail: 100, attempts: 3, backoff: { type: 'exponential', delay: 200 } } },
-    );
+    // Left by an earlier version, which scheduled trims that way.
+    await this.queue.removeJobScheduler(TRIM_JOB);
+    this.timer = setInterval(() => void this.request(), this.intervalMs);
+  }
+
+  /** A failed request needs no retry: the next interval asks again. */
+  private async request(): Promise<void> {
+    await this.queue
+      .add(TRIM_JOB, {}, { deduplication: { id: TRIM_JOB }, removeOnComplete: true, removeOnFail: 100 })
+      .catch((error: Error) => this.requestFailed.warn({ err: error.message }));
   }
 
   /** Returns how many entries were removed from the event stream and the delivery log. */
@@ -60,6 +73,7 @@ export class TrimJob {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.timer);
     await closeWithin(this.worker.close(true), CLOSE_LIMIT_MS);
     await closeWithin(this.queue.close(), CLOSE_LIMIT_MS);
     for (const connection of this.connections) connection.disconnect();

@@ -148,6 +148,19 @@ test('trims the stream behind the committed position', async () => {
   assert.equal(await redis.xlen(keys.deliveries), 0, 'with no gateway to catch up, the delivery log keeps nothing');
 });
 
+test('two sequencers ask for a trim every interval, by their own timers: one job at a time trims', async () => {
+  const { prefix, keys } = withCleanup('seq-trim-job');
+  const env = { SEQUENCER_TRIM_INTERVAL_MS: '100' };
+  await start(prefix, env);
+  const standby = await startSequencerService(testConfig(prefix, env), silentLogger);
+  cleanups.push(() => standby.close());
+  for (let seq = 1; seq <= 20; seq++) await append(keys.events, [`${seq}|B`]);
+  await eventually(async () => assert.equal(await committedNextSeq(keys), 21));
+  await eventually(async () => assert.ok((await redis.xlen(keys.events)) <= 1, 'trimmed without being asked'), 5000, 50);
+  const schedulers = await redis.keys(`${keys.jobsPrefix}:maintenance:repeat*`);
+  assert.deepEqual(schedulers, [], 'no job scheduler, whose runs would be dated by one host\'s clock');
+});
+
 test('a commit from a stale position or a lapsed lease is refused', async () => {
   const { keys } = withCleanup('seq-fence');
   const lease = new LeaderLease(redis, keys.sequencerLease, 200);
