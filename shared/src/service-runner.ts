@@ -28,12 +28,14 @@ export async function runService(
     logger.fatal({ err: error }, 'uncaught exception');
     process.exit(1);
   });
-  const service = await start(config, logger);
+  let service: RunningService | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
+    // Still starting (waiting for Redis, say): nothing is served yet, and waiting for the start would keep the process for ever.
+    if (!service) process.exit(0);
     setTimeout(() => process.exit(1), CLOSE_TIMEOUT_MS).unref();
     service.close().then(
       () => process.exit(0),
@@ -45,6 +47,7 @@ export async function runService(
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  // Started by a supervisor with an IPC channel (`npm start`, cluster): stop when it is gone.
+  // Started by a supervisor with an IPC channel (`npm start`, cluster): stop when it is gone, also while starting.
   if (process.channel) process.on('disconnect', () => stop('supervisor gone'));
+  service = await start(config, logger);
 }
