@@ -37,17 +37,16 @@ export class GatewayPresence {
     redis.on('close', () => (this.due = true));
   }
 
-  /** Settles once the user is in the set and the sequencer told; issue it only once the user's channel is subscribed. */
-  join(userId: number): Promise<void> {
-    this.announced.add(userId);
-    return this.write('join', [userId]);
+  /** Settles once the users are in the set and the sequencer told; issue it only once their channels are subscribed. */
+  join(userIds: readonly number[]): Promise<void> {
+    for (const userId of userIds) this.announced.add(userId);
+    return this.writeChunks('join', userIds);
   }
 
-  /** Settles once the user is out of the set and the sequencer told. */
-  leave(userId: number): Promise<void> {
+  /** Settles once the users are out of the set and the sequencer told. */
+  leave(userIds: readonly number[]): Promise<void> {
     // A user whose join was never issued is not in the set.
-    if (!this.announced.delete(userId)) return Promise.resolve();
-    return this.write('leave', [userId]);
+    return this.writeChunks('leave', userIds.filter((userId) => this.announced.delete(userId)));
   }
 
   /** Makes the set hold exactly the announced users again, when it may not. A failure leaves it due. */
@@ -88,14 +87,20 @@ export class GatewayPresence {
     }
   }
 
-  /** One transaction, so a sequencer that loads the set sees it with or without the messages' effect, never half of it. */
+  /** A transaction per chunk, all issued at once (in order, on the one connection). */
+  private async writeChunks(kind: 'join' | 'leave', users: readonly number[]): Promise<void> {
+    if (users.length > 0) await Promise.all(Array.from(chunksOf(users), (chunk) => this.write(kind, chunk)));
+  }
+
+  /**
+   * One transaction, so a sequencer that loads the set sees it with or without the
+   * message's effect, never half of it; one message names every user of the chunk.
+   */
   private async write(kind: 'join' | 'leave', users: number[]): Promise<void> {
     const transaction = this.redis.multi();
     if (kind === 'join') transaction.sadd(this.key, users);
     else transaction.srem(this.key, users);
-    for (const userId of users) {
-      transaction.publish(this.keys.gatewayEvents, encodeGatewayEvent({ kind, gatewayId: this.gatewayId, userId }));
-    }
+    transaction.publish(this.keys.gatewayEvents, encodeGatewayEvent({ kind, gatewayId: this.gatewayId, userIds: users }));
     try {
       const failure = (await transaction.exec())?.find(([error]) => error)?.[0];
       if (failure) throw failure;

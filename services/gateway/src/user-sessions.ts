@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Keys } from '@follower-maze/shared';
 import { chunksOf } from './chunks.ts';
 import type { GatewayPresence } from './gateway-presence.ts';
+import { TickBatch } from './tick-batch.ts';
 
 /** The clients of one user on this gateway, and the last batch they were sent. */
 export interface UserSession {
@@ -18,13 +19,26 @@ export interface UserSession {
   joined: Promise<void>;
 }
 
+/** A user on its way in or out, with its channel. */
+interface Move {
+  readonly channel: string;
+  readonly userId: number;
+}
+
 /**
  * Which users this gateway holds, keyed by their channel. The first client of a user
  * subscribes to the user's channel and then announces the user online (in that order, so
  * nothing routed to the user can miss this gateway); the last one to leave reverses both.
+ *
+ * Joins and leaves of one turn of the event loop go together (see TickBatch): one
+ * SUBSCRIBE for the turn's new users and one presence write announcing them all, and
+ * likewise for leaves, so that thousands of clients connecting at once are routable
+ * within milliseconds rather than queued behind a command or two each.
  */
 export class UserSessions {
   private readonly byChannel = new Map<string, UserSession>();
+  private readonly joins = new TickBatch<Move>((users) => this.join(users));
+  private readonly leaves = new TickBatch<Move>((users) => this.leave(users));
 
   constructor(
     private readonly subscriber: Redis,
@@ -54,7 +68,7 @@ export class UserSessions {
     let session = this.byChannel.get(channel);
     if (!session) {
       session = {
-        userId, sockets: new Set(), lastSeq: 0, joinedAfterBatch: currentBatch, joined: this.join(channel, userId),
+        userId, sockets: new Set(), lastSeq: 0, joinedAfterBatch: currentBatch, joined: this.joins.add({ channel, userId }),
         restart() {
           this.lastSeq = 0;
           this.joinedAfterBatch = 0;
@@ -73,7 +87,7 @@ export class UserSessions {
     if (!session?.sockets.delete(socket) || session.sockets.size > 0) return Promise.resolve();
     this.byChannel.delete(channel);
     // Even after a failed join: it may have subscribed, or been written before it failed.
-    return session.joined.catch(() => undefined).then(() => this.leave(channel, userId));
+    return session.joined.catch(() => undefined).then(() => this.leaves.add({ channel, userId }));
   }
 
   /**
@@ -86,18 +100,21 @@ export class UserSessions {
     return Promise.all(Array.from(chunksOf(channels), (chunk) => this.subscriber.subscribe(...chunk)));
   }
 
-  private async join(channel: string, userId: number): Promise<void> {
-    await this.subscriber.subscribe(channel);
-    await this.presence.join(userId);
+  private async join(users: Move[]): Promise<void> {
+    await this.subscriber.subscribe(...users.map(({ channel }) => channel));
+    await this.presence.join(users.map(({ userId }) => userId));
   }
 
-  private async leave(channel: string, userId: number): Promise<void> {
-    // The user may have come back while the join was settling.
-    if (this.byChannel.has(channel)) return;
+  private async leave(users: Move[]): Promise<void> {
+    // A user may have come back while its join was settling.
+    const gone = users.filter(({ channel }) => !this.byChannel.has(channel));
+    if (gone.length === 0) return;
     try {
-      await this.presence.leave(userId);
+      await this.presence.leave(gone.map(({ userId }) => userId));
     } finally {
-      if (!this.byChannel.has(channel)) await this.subscriber.unsubscribe(channel);
+      // Or while its leave was written.
+      const channels = gone.filter(({ channel }) => !this.byChannel.has(channel)).map(({ channel }) => channel);
+      if (channels.length > 0) await this.subscriber.unsubscribe(...channels);
     }
   }
 }

@@ -43,8 +43,8 @@ interface Client {
  *   still connected when the answer comes, is in the set;
  * - a user whose leave had settled when the read was sent, and who has not connected
  *   again by the answer, is not.
- * At the end, with everything settled and a heartbeat sent, the set and the join and
- * leave messages both say exactly the connected users.
+ * At the end, with everything settled and a heartbeat sent, the set, the join and
+ * leave messages and the subscribed channels all say exactly the connected users.
  */
 class Run {
   private clock = 0;
@@ -92,6 +92,10 @@ class Run {
     const connected = new Set(this.clients.filter((client) => !client.removed).map((client) => client.userId));
     assert.deepEqual(new Set((await this.reader.smembers(this.stack.presenceKey)).map(Number)), connected, 'the set is the connected users');
     await eventually(() => assert.deepEqual(this.stack.onlineByMessages(), connected, 'the messages say the connected users'));
+    const userIds = Array.from({ length: USER_IDS }, (_, i) => i + 1);
+    const counts = (await this.reader.call('PUBSUB', 'NUMSUB', ...userIds.map((userId) => this.stack.keys.userChannel(userId)))) as unknown[];
+    const subscribed = new Set(userIds.filter((_, i) => Number(counts[2 * i + 1]) > 0));
+    assert.deepEqual(subscribed, connected, 'the channels subscribed are the connected users\'');
     this.reader.disconnect();
   }
 

@@ -118,10 +118,10 @@ export class GatewayTracker implements GatewayProgress {
     }
     switch (event.kind) {
       case 'join':
-        this.router.join(gatewayId, event.userId);
+        for (const userId of event.userIds) this.router.join(gatewayId, userId);
         return;
       case 'leave':
-        this.router.leave(gatewayId, event.userId);
+        for (const userId of event.userIds) this.router.leave(gatewayId, userId);
         return;
       case 'ack':
         this.acknowledged.set(gatewayId, event.batchSeq);

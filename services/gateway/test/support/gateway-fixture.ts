@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { decodeGatewayEvent, keysFor, type GatewayEvent, type Logger } from '@follower-maze/shared';
+import { decodeGatewayEvent, keysFor, type GatewayEvent, type GatewayEventInput, type Logger } from '@follower-maze/shared';
 import { startGatewayService, type GatewayService } from '../../src/gateway-service.ts';
 import { deletePrefix, eventually, silentLogger, testConfig, testRedis, uniquePrefix } from '../../../../test/support/redis-fixture.ts';
 import { TcpPeer } from '../../../../test/support/tcp-peer.ts';
@@ -10,6 +10,19 @@ export function recordingLogger(): { logger: Logger; lines: Record<string, unkno
   const lines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
   return { logger, lines };
+}
+
+/** A gateway event as the tests look at it: a packed join or leave stands for one event per user. */
+export type UserEvent = Extract<GatewayEvent, { kind: 'ack' | 'gone' }> | Extract<GatewayEventInput, { userId: number }>;
+
+function perUser(event: GatewayEvent): UserEvent[] {
+  switch (event.kind) {
+    case 'join':
+    case 'leave':
+      return event.userIds.map((userId) => ({ kind: event.kind, gatewayId: event.gatewayId, userId }));
+    default:
+      return [event];
+  }
 }
 
 /** Gateways in-process, each with a listener on what it tells the sequencer; `cleanUp` after each test. */
@@ -22,10 +35,10 @@ export class GatewayFixture {
     const keys = keysFor(prefix);
     this.cleanups.push(() => deletePrefix(this.redis, prefix));
     const listener = testRedis();
-    const events: GatewayEvent[] = [];
+    const events: UserEvent[] = [];
     listener.on('message', (_channel: string, message: string) => {
       const event = decodeGatewayEvent(message);
-      if (event) events.push(event);
+      if (event) events.push(...perUser(event));
     });
     await listener.subscribe(keys.gatewayEvents);
     this.cleanups.push(() => listener.disconnect());

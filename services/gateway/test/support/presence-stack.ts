@@ -49,7 +49,8 @@ export class PresenceStack {
     const stack = new PresenceStack(keys, redis, subscriber, listener, waits, prefix, `${name}-gateway`);
     listener.on('message', (_channel: string, message: string) => {
       const event = decodeGatewayEvent(message);
-      if (event && (event.kind === 'join' || event.kind === 'leave')) stack.joinsAndLeaves.push({ kind: event.kind, userId: event.userId });
+      if (event?.kind !== 'join' && event?.kind !== 'leave') return;
+      for (const userId of event.userIds) stack.joinsAndLeaves.push({ kind: event.kind, userId });
     });
     await listener.subscribe(keys.gatewayEvents);
     await Promise.all([redis.ping(), subscriber.ping()]);
