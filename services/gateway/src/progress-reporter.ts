@@ -3,6 +3,21 @@ import { encodeGatewayEvent, type Keys, type WaitReport } from '@follower-maze/s
 import type { GatewayPresence } from './gateway-presence.ts';
 
 /**
+ * Stamps this gateway's heartbeat with Redis's clock, never the gateway's own: the
+ * sequencer ages heartbeats against Redis's clock too, so skew between hosts cannot make
+ * a live gateway look dead. Returns HSET's reply: 1 when the field was created. (A write
+ * after TIME is allowed since Redis 5, which replicates a script's effects, not the script.)
+ *
+ * KEYS[1] gateways hash   ARGV[1] gateway id
+ */
+const HEARTBEAT_LUA = `
+local now = redis.call('TIME')
+return redis.call('HSET', KEYS[1], ARGV[1], now[1] * 1000 + math.floor(now[2] / 1000))
+`;
+
+type RedisWithHeartbeat = Redis & { fmHeartbeat(gatewaysKey: string, gatewayId: string): Promise<number> };
+
+/**
  * Tells the sequencer how far this gateway has got (the last batch it received), at
  * most every `ackIntervalMs`, and that it is alive, every `heartbeatIntervalMs`.
  */
@@ -13,9 +28,10 @@ export class ProgressReporter {
   private heartbeats = 0;
   private forgotten: () => void = () => undefined;
   private readonly heartbeatTimer: NodeJS.Timeout;
+  private readonly redis: RedisWithHeartbeat;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: Keys,
     private readonly gatewayId: string,
     /** Reconciled with a heartbeat when it may have gone wrong. */
@@ -24,6 +40,8 @@ export class ProgressReporter {
     heartbeatIntervalMs: number,
     private readonly waits: WaitReport,
   ) {
+    redis.defineCommand('fmHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_LUA });
+    this.redis = redis as RedisWithHeartbeat;
     this.heartbeatTimer = setInterval(() => void this.heartbeat().catch(() => undefined), heartbeatIntervalMs);
   }
 
@@ -58,7 +76,7 @@ export class ProgressReporter {
   async heartbeat(): Promise<void> {
     let created: number;
     try {
-      created = await this.redis.hset(this.keys.gateways, this.gatewayId, Date.now());
+      created = await this.redis.fmHeartbeat(this.keys.gateways, this.gatewayId);
     } catch (error) {
       this.waits.begin('heartbeat', `Redis to accept heartbeats (${(error as Error).message})`);
       throw error;

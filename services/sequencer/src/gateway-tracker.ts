@@ -11,8 +11,15 @@ const RESYNC_RETRY_MS = 200;
  * Keeps the sequencer's view of the gateways: who is online where (by push, within
  * milliseconds of a client's id line), how far each gateway has got, and which
  * gateways have gone silent and must be forgotten.
+ *
+ * A gateway's silence is measured on this process's own monotonic clock, from when its
+ * messages were received here; heartbeats in Redis carry Redis's clock (TIME, written by
+ * the gateway's heartbeat script) and are aged against Redis's clock. No two hosts'
+ * clocks are ever compared: with skew between them, every new term would otherwise
+ * forget gateways that are alive, or keep dead ones.
  */
 export class GatewayTracker implements GatewayProgress {
+  /** When each gateway was last heard of, on this process's monotonic clock (performance.now()). */
   private readonly lastSeenMs = new Map<string, number>();
   /** The last batch each gateway said it received; absent until it says. */
   private readonly acknowledged = new Map<string, number>();
@@ -90,15 +97,17 @@ export class GatewayTracker implements GatewayProgress {
 
   /** Makes presence what Redis says it is: joins what is missing, leaves what is gone. */
   private async loadSnapshot(): Promise<void> {
-    const heartbeats = await this.redis.hgetall(this.keys.gateways);
-    const now = Date.now();
+    const [heartbeats, redisNowMs] = await this.heartbeatsWithRedisTime();
+    const now = performance.now();
     for (const [gatewayId, heartbeat] of Object.entries(heartbeats)) {
-      const seenMs = Number(heartbeat);
-      if (now - seenMs > this.gatewayTtlMs) {
+      const silentMs = redisNowMs - Number(heartbeat);
+      if (silentMs > this.gatewayTtlMs) {
         await this.forgetInRedis(gatewayId);
         continue;
       }
-      this.lastSeenMs.set(gatewayId, Math.max(seenMs, this.lastSeenMs.get(gatewayId) ?? 0));
+      // Seen as long ago as its heartbeat's age by Redis's clock, counted back on this process's clock.
+      const seenMs = now - Math.max(0, silentMs);
+      this.lastSeenMs.set(gatewayId, Math.max(seenMs, this.lastSeenMs.get(gatewayId) ?? seenMs));
       const users = new Set((await this.redis.smembers(this.keys.presence(gatewayId))).map(Number));
       for (const userId of [...this.router.presence.usersOf(gatewayId)]) {
         if (!users.has(userId)) this.router.leave(gatewayId, userId);
@@ -108,13 +117,22 @@ export class GatewayTracker implements GatewayProgress {
     this.logger.info({ gateways: this.lastSeenMs.size }, 'gateways loaded');
   }
 
+  /** The heartbeats (ms of Redis's clock) and Redis's clock, read together. */
+  private async heartbeatsWithRedisTime(): Promise<[heartbeats: Record<string, string>, redisNowMs: number]> {
+    const replies = await this.redis.multi().hgetall(this.keys.gateways).time().exec();
+    const failure = replies?.find(([error]) => error)?.[0];
+    if (!replies || failure) throw failure ?? new Error('the transaction reading the heartbeats was discarded');
+    const [[, heartbeats], [, [seconds, microseconds]]] = replies as [[null, Record<string, string>], [null, [string, string]]];
+    return [heartbeats, Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000)];
+  }
+
   private apply(event: GatewayEvent): void {
     const { gatewayId } = event;
     if (event.kind !== 'gone') {
       // A gateway this sequencer does not know (new, or taken for dead while it was paused or
       // cut off): its heartbeat has re-asserted its users in Redis, so read them.
       if (!this.lastSeenMs.has(gatewayId) && this.started && !this.heldBack) void this.resynchronize();
-      this.lastSeenMs.set(gatewayId, Date.now());
+      this.lastSeenMs.set(gatewayId, performance.now());
     }
     switch (event.kind) {
       case 'join':
@@ -135,7 +153,7 @@ export class GatewayTracker implements GatewayProgress {
   }
 
   private async sweep(): Promise<void> {
-    const now = Date.now();
+    const now = performance.now();
     for (const [gatewayId, seenMs] of this.lastSeenMs) {
       if (now - seenMs <= this.gatewayTtlMs) continue;
       this.logger.warn({ gatewayId, silentMs: now - seenMs }, 'gateway silent: its users are now offline');
