@@ -16,6 +16,7 @@ import { readEventLoopDelays, type EventLoopWorst } from './event-loop-report.ts
 import { Crowd } from './crowd.ts';
 import type { CrowdWorkerReport } from './crowd-worker.ts';
 import { waitUntilReady } from '../../stack/src/readiness.ts';
+import { JoinLatencyProbe, type JoinLatency } from './join-latency-probe.ts';
 
 const HOST = '127.0.0.1';
 const KEY_PREFIX = 'bench';
@@ -23,6 +24,8 @@ const KEY_PREFIX = 'bench';
 const PROGRESS_LINE_INTERVAL_MS = 3000;
 const PROFILE_TOP_FUNCTIONS = 15;
 const COUNTERS_INTERVAL_MS = 1000;
+/** The checker draws its clients' users from ten times as many. */
+const USERS_PER_CLIENT = 10;
 
 export interface BenchResult {
   readonly events: number;
@@ -36,6 +39,8 @@ export interface BenchResult {
   readonly eventLoop: readonly EventLoopWorst[];
   /** The extra online users, when there were any. */
   readonly crowd: (CrowdWorkerReport & { readonly connectMs: number }) | undefined;
+  /** From each verification client's id line to its user's join being published. */
+  readonly joinLatency: JoinLatency;
 }
 
 /**
@@ -87,6 +92,8 @@ export class BenchRun {
     let runWindow: ProfileWindow;
     let runStartMs = 0;
     let crowdReport: BenchResult['crowd'];
+    let joinLatency: JoinLatency;
+    let probe: JoinLatencyProbe | undefined;
     try {
       await stack.start();
       sampler = new RssSampler([
@@ -102,29 +109,38 @@ export class BenchRun {
         console.log(`  ${formatCount(this.options.extraUsers)} connected in ${formatCount(this.crowd.connectMs)} ms`);
       }
       await resetRedisStats(redis);
+      probe = await JoinLatencyProbe.start(stack.redisUrl, keys);
       runStartMs = Date.now();
       const startUs = monotonicNowUs();
       report = await runVerification({
-        ...optionsFromEnv({}), // The checker's defaults: 100 clients, 1,000 users, seed 666, batches of 100.
+        ...optionsFromEnv({}), // The checker's defaults: seed 666, batches of 100, the source 200 ms after the last id line.
+        concurrencyLevel: this.options.clients,
+        numberOfUsers: this.options.clients * USERS_PER_CLIENT,
         eventHost: HOST,
         eventPort: eventPort!,
         clientHost: HOST,
         clientPorts: gatewayPorts,
         totalEvents: this.events,
         onProgress: progressPrinter(),
+        onIdLineSent: (userId, atMs) => probe!.idLineSent(userId, atMs),
       });
       runWindow = { startUs, endUs: monotonicNowUs() };
+      joinLatency = await probe.close();
+      probe = undefined;
       redisStats = await readRedisStats(redis, keys.events);
       if (this.crowd) crowdReport = { ...(await this.crowd.stop()), connectMs: this.crowd.connectMs };
       this.crowd = undefined;
     } finally {
+      probe?.kill();
       peakRss = (await sampler?.stop()) ?? [];
       await this.cleanup();
     }
     // Only now: the profiled processes have exited and written their profiles.
     const profileSummary = profile === undefined ? undefined : await summarizeCpuProfiles(this.runDir, PROFILE_TOP_FUNCTIONS, runWindow);
     const eventLoop = await readEventLoopDelays(logFile, peakRss, runStartMs);
-    return { events: this.events, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop, crowd: crowdReport };
+    return {
+      events: this.events, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop, crowd: crowdReport, joinLatency,
+    };
   }
 
   /** Stops the stack and deletes Redis's data; safe to call twice (Ctrl-C during a run). */

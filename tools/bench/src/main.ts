@@ -37,7 +37,7 @@ process.once('SIGINT', () => void interrupt());
 process.once('SIGTERM', () => void interrupt());
 
 console.log(
-  `benchmark: ${options.runSizes.map(formatCount).join(' and ')} events, ${options.gateways} gateway processes` +
+  `benchmark: ${options.runSizes.map(formatCount).join(' and ')} events, ${formatCount(options.clients)} clients, ${options.gateways} gateway processes` +
     `${options.profile ? `, CPU profile of ${options.profile}` : ''}; logs in ${relative(REPO_ROOT, benchDir)}`,
 );
 const results: BenchResult[] = [];

@@ -66,7 +66,10 @@ export function formatRun(result: BenchResult, repoRoot: string): string {
     lines.push(line('extra users', `${formatCount(connected)} connected in ${formatCount(connectMs)} ms, ` +
       `${formatBytes(bytesReceived)} received, ${formatCount(closedByServer)} disconnected by the gateways`));
   }
+  const join = result.joinLatency;
   lines.push(
+    line('join latency', `id line to routable: p50 ${formatMs(join.p50Ms)}, p90 ${formatMs(join.p90Ms)}, p99 ${formatMs(join.p99Ms)}, ` +
+      `max ${formatMs(join.maxMs)} (${formatCount(join.samples)} clients${join.neverAnnounced > 0 ? `, ${formatCount(join.neverAnnounced)} NEVER ANNOUNCED` : ''})`),
     line('event loop delay', result.eventLoop.map(({ name, p99Ms, maxMs }) => `${name} p99 ${p99Ms} / max ${maxMs} ms`).join(', ')),
     line('slowest Redis', `${formatMs(redis.slowCommands.worstMs)} (${redis.slowCommands.worstCommand}); ` +
       `${formatCount(redis.slowCommands.overBudget)} commands over ${SCRIPT_BUDGET_MS} ms`),
@@ -107,9 +110,9 @@ export function formatSummaryTable(results: readonly BenchResult[]): string {
   const header = [
     'events', 'result', 'events/s', 'notifications/s', 'p50 ms', 'p99 ms',
     ...processNames.map((name) => `RSS ${name} MiB`),
-    'Redis used / peak', 'stream length', 'Redis cmds/event', 'slowest Redis ms', 'sequencer loop delay max ms',
+    'Redis used / peak', 'stream length', 'Redis cmds/event', 'slowest Redis ms', 'sequencer loop delay max ms', 'join p99 ms',
   ];
-  const rows = results.map(({ events, report, peakRss, redis, eventLoop }) => [
+  const rows = results.map(({ events, report, peakRss, redis, eventLoop, joinLatency }) => [
     formatCount(events),
     report.ok ? 'ok' : 'FAILED',
     formatCount(report.eventsPerSecond),
@@ -125,8 +128,9 @@ export function formatSummaryTable(results: readonly BenchResult[]): string {
     formatPerEvent(redis.totalCalls / events),
     redis.slowCommands.worstMs.toFixed(1),
     String(eventLoop.filter(({ name }) => name.startsWith('sequencer')).reduce((worst, { maxMs }) => Math.max(worst, maxMs), 0)),
+    joinLatency.p99Ms.toFixed(1),
   ]);
-  const numeric = (column: number) => column !== 1 && column !== header.length - 5;
+  const numeric = (column: number) => column !== 1 && column !== header.length - 6;
   const separator = header.map((_, column) => (numeric(column) ? '---:' : '---'));
   return [header, separator, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }

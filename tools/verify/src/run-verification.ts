@@ -73,9 +73,10 @@ class VerificationRun {
     };
     const userIds = drawConnectedUsers(options.randomSeed, options.concurrencyLevel, options.numberOfUsers);
     this.verifiers = userIds.map((userId) => new ClientVerifier(userId, context));
-    const { clientHost: host, clientPorts: ports, lineEnding, timeoutMs, reconnect = false } = options;
+    const { clientHost: host, clientPorts: ports, lineEnding, timeoutMs, reconnect = false, onIdLineSent } = options;
     this.clients = this.verifiers.map(
-      (verifier, index) => new UserClient(verifier, { host, ports, firstPortIndex: index, lineEnding, timeoutMs, reconnect }, () => this.end()),
+      (verifier, index) =>
+        new UserClient(verifier, { host, ports, firstPortIndex: index, lineEnding, timeoutMs, reconnect, onIdLineSent }, () => this.end()),
     );
     this.generator = new EventGenerator(options);
     this.ended = new Promise((resolve) => (this.signalEnded = resolve));

@@ -18,6 +18,8 @@ export interface UserClientOptions {
   readonly timeoutMs: number;
   /** Reconnect when the server closes the connection, instead of failing the run. */
   readonly reconnect: boolean;
+  /** Told, with `performance.now()`, as the id line is written. */
+  readonly onIdLineSent?: ((userId: number, atMs: number) => void) | undefined;
 }
 
 /**
@@ -69,6 +71,7 @@ export class UserClient {
     let lastError: Error | undefined;
     socket.on('error', (error) => (lastError = error));
     socket.on('close', () => this.closed(socket, lastError));
+    this.options.onIdLineSent?.(this.verifier.userId, performance.now());
     return writeFully(socket, `${this.verifier.userId}${lineEnding}`);
   }
 

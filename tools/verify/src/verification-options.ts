@@ -31,7 +31,7 @@ export interface VerificationOptions {
   timeoutMs: number;
   maxEventSourceBatchSize: number;
   lineEnding: LineEnding;
-  /** Pause between the last id line and the first event. */
+  /** Pause between the last id line and the first event. Default: the standard checker's 200 ms. */
   sourceStartDelayMs?: number;
   /** Quiet period after the last expected notification during which extras are still caught. */
   graceMs?: number;
@@ -49,9 +49,12 @@ export interface VerificationOptions {
   onStart?: (progress: () => LiveProgress) => void;
   /** Costly: formats every message. For logLevel=debug. */
   onMessage?: (m: WireMessage) => void;
+  /** Called as a client writes its id line (on every connection), with `performance.now()`: when its user should count as connected. */
+  onIdLineSent?: (userId: number, atMs: number) => void;
 }
 
-export const DEFAULT_SOURCE_START_DELAY_MS = 300;
+/** As the standard checker: its source starts 200 ms after the last id line was sent. */
+export const DEFAULT_SOURCE_START_DELAY_MS = 200;
 export const DEFAULT_GRACE_MS = 500;
 
 const MAX_PORT = 65_535;
