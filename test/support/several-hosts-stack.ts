@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Stack, type ServiceName } from '../../tools/stack/src/stack.ts';
 import { waitUntilReady } from '../../tools/stack/src/readiness.ts';
+import { leaseHolder, logLines, nextLeaseHolder } from '../../tools/stack/src/stack-probes.ts';
 import type { SupervisedProcess } from '../../tools/stack/src/supervised-process.ts';
 import type { VerificationOptions, VerificationReport } from '../../tools/verify/src/index.ts';
 import { HostNetwork } from './host-network.ts';
@@ -180,30 +181,19 @@ export class SeveralHostsStack {
     return JSON.parse(line.slice(REPORT_PREFIX.length)) as VerificationReport;
   }
 
-  /** The sequencer process that holds the lease (its token carries its pid). */
-  async activeSequencer(): Promise<SupervisedProcess | undefined> {
-    const token = await this.redis.get(`${this.keyPrefix}:sequencer:lease`);
-    const pid = Number(token?.split('-').at(-2));
-    return [...this.stack.processes.values()].find((p) => p.spec.name.startsWith('sequencer') && p.pid === pid);
+  /** The sequencer process that holds the lease. */
+  activeSequencer(): Promise<SupervisedProcess | undefined> {
+    return leaseHolder(this.redis, this.keyPrefix, this.stack.processes);
   }
 
   /** Waits until a sequencer other than the given ones holds the lease. */
-  async nextActiveSequencer(excludingPids: readonly number[], timeoutMs = 10_000): Promise<SupervisedProcess> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const active = await this.activeSequencer();
-      if (active?.pid && !excludingPids.includes(active.pid)) return active;
-      await sleep(20);
-    }
-    throw new Error(`no sequencer took the lease within ${timeoutMs} ms`);
+  nextActiveSequencer(excludingPids: readonly number[], timeoutMs = 10_000): Promise<SupervisedProcess> {
+    return nextLeaseHolder(this.redis, this.keyPrefix, this.stack.processes, excludingPids, timeoutMs);
   }
 
   /** The services' log lines, parsed. */
   logs(): Record<string, unknown>[] {
-    return readFileSync(join(this.dir, LOG_FILE), 'utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return logLines(join(this.dir, LOG_FILE));
   }
 
   /** The services' warnings and errors, for a failure message. */

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -8,6 +7,7 @@ import type { Logger } from '@follower-maze/shared';
 import { freePorts } from './free-ports.ts';
 import { waitUntilReady } from './readiness.ts';
 import { Stack } from './stack.ts';
+import { leaseHolder, logLines, nextLeaseHolder } from './stack-probes.ts';
 import type { SupervisedProcess } from './supervised-process.ts';
 
 export interface ScratchStackOptions {
@@ -114,30 +114,19 @@ export class ScratchStack {
     return join(this.dir, LOG_FILE);
   }
 
-  /** The sequencer process that holds the lease (its token carries its pid). */
-  async activeSequencer(): Promise<SupervisedProcess | undefined> {
-    const token = await this.redis.get(`${KEY_PREFIX}:sequencer:lease`);
-    const pid = Number(token?.split('-').at(-2));
-    return [...this.stack.processes.values()].find((process) => process.spec.name.startsWith('sequencer') && process.pid === pid);
+  /** The sequencer process that holds the lease. */
+  activeSequencer(): Promise<SupervisedProcess | undefined> {
+    return leaseHolder(this.redis, KEY_PREFIX, this.stack.processes);
   }
 
   /** Waits until a live sequencer other than the given ones holds the lease. */
-  async nextActiveSequencer(excludingPids: readonly number[], timeoutMs = 10_000): Promise<SupervisedProcess> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const active = await this.activeSequencer();
-      if (active?.pid && !excludingPids.includes(active.pid)) return active;
-      await sleep(20);
-    }
-    throw new Error(`no sequencer took the lease within ${timeoutMs} ms`);
+  nextActiveSequencer(excludingPids: readonly number[], timeoutMs = 10_000): Promise<SupervisedProcess> {
+    return nextLeaseHolder(this.redis, KEY_PREFIX, this.stack.processes, excludingPids, timeoutMs);
   }
 
   /** Log lines of the services, parsed. */
   logs(): Record<string, unknown>[] {
-    return readFileSync(this.logFile, 'utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return logLines(this.logFile);
   }
 
   /** Stops every process and deletes the directory; `keepLogAt` first copies the services' log there. */
