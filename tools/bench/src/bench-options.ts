@@ -4,8 +4,8 @@ import type { ServiceName } from '../../stack/src/stack.ts';
 export interface BenchOptions {
   /** Events of each run, in order; each run gets a fresh stack. */
   readonly runSizes: readonly number[];
-  /** Gateway processes, one per client port; clients are spread over them. */
-  readonly gateways: number;
+  /** Gateway processes, one per client port, clients spread over them; each count is run with every size. */
+  readonly gatewayCounts: readonly number[];
   /** Service to run under `--cpu-prof`, if any. */
   readonly profile: ServiceName | undefined;
   /** Online users beside the verification's clients (a crowd that only reads). Default 0. */
@@ -16,17 +16,15 @@ export interface BenchOptions {
 
 const PROFILED_SERVICES: readonly ServiceName[] = ['ingest', 'sequencer', 'gateway'];
 
-/** BENCH_EVENTS (comma list), BENCH_GATEWAYS, BENCH_PROFILE, BENCH_EXTRA_USERS, BENCH_CLIENTS; throws a message naming the variable. */
+/** What one run is given: a single gateway count. */
+export type RunOptions = Omit<BenchOptions, 'gatewayCounts' | 'runSizes'> & { readonly gateways: number };
+
+/** BENCH_EVENTS and BENCH_GATEWAYS (comma lists), BENCH_PROFILE, BENCH_EXTRA_USERS, BENCH_CLIENTS; throws a message naming the variable. */
 export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): BenchOptions {
   const vars = envVar.from(env);
-  const sizes = vars.get('BENCH_EVENTS').default('1000000,10000000').example('1000000,10000000').asArray(',');
-  const runSizes = sizes.map((size) => Number(size.trim()));
-  if (runSizes.length === 0 || runSizes.some((size) => !Number.isSafeInteger(size) || size < 1)) {
-    throw new Error(`BENCH_EVENTS=${JSON.stringify(env['BENCH_EVENTS'])}: expected positive integers, e.g. BENCH_EVENTS=1000000,10000000`);
-  }
   return {
-    runSizes,
-    gateways: gatewaysFrom(vars.get('BENCH_GATEWAYS').default('2').example('2').asIntPositive()),
+    runSizes: positiveIntegers(env, 'BENCH_EVENTS', '1000000,10000000'),
+    gatewayCounts: positiveIntegers(env, 'BENCH_GATEWAYS', '2', '1,2,4'),
     profile: vars.get('BENCH_PROFILE').example('sequencer').asEnum(PROFILED_SERVICES),
     extraUsers: vars.get('BENCH_EXTRA_USERS').default('0').example('40000').asIntPositive(),
     clients: clientsFrom(vars.get('BENCH_CLIENTS').default('100').example('10000').asIntPositive()),
@@ -39,8 +37,11 @@ function clientsFrom(count: number): number {
   return count;
 }
 
-/** env-var's asIntPositive lets 0 through, and a stack without gateways cannot be verified. */
-function gatewaysFrom(count: number): number {
-  if (count < 1) throw new Error(`BENCH_GATEWAYS=${count}: at least one gateway is needed, e.g. BENCH_GATEWAYS=2`);
-  return count;
+/** A comma list of counts of at least 1 (a stack without gateways cannot be verified). */
+function positiveIntegers(env: NodeJS.ProcessEnv, name: string, fallback: string, example = fallback): number[] {
+  const counts = envVar.from(env).get(name).default(fallback).example(example).asArray(',').map((count) => Number(count.trim()));
+  if (counts.length === 0 || counts.some((count) => !Number.isSafeInteger(count) || count < 1)) {
+    throw new Error(`${name}=${JSON.stringify(env[name])}: expected positive integers, e.g. ${name}=${example}`);
+  }
+  return counts;
 }

@@ -6,7 +6,7 @@ import { connectRedis, disconnectRedis, keysFor, type Logger } from '@follower-m
 import type { Redis } from 'ioredis';
 import { Stack } from '../../stack/src/stack.ts';
 import { optionsFromEnv, runVerification, type ProgressSnapshot, type VerificationReport } from '../../verify/src/index.ts';
-import type { BenchOptions } from './bench-options.ts';
+import type { RunOptions } from './bench-options.ts';
 import { monotonicNowUs, summarizeCpuProfiles, type ProfileSummary, type ProfileWindow } from './cpu-profile.ts';
 import { freePorts } from '../../stack/src/free-ports.ts';
 import { readRedisStats, resetRedisStats, type RedisStats } from './redis-stats.ts';
@@ -29,6 +29,7 @@ const USERS_PER_CLIENT = 10;
 
 export interface BenchResult {
   readonly events: number;
+  readonly gateways: number;
   readonly report: VerificationReport;
   /** Services first, in start order, then redis-server. */
   readonly peakRss: readonly PeakRss[];
@@ -57,7 +58,7 @@ export class BenchRun {
 
   constructor(
     private readonly events: number,
-    private readonly options: BenchOptions,
+    private readonly options: RunOptions,
     private readonly runDir: string,
     private readonly logger: Logger,
   ) {}
@@ -139,7 +140,7 @@ export class BenchRun {
     const profileSummary = profile === undefined ? undefined : await summarizeCpuProfiles(this.runDir, PROFILE_TOP_FUNCTIONS, runWindow);
     const eventLoop = await readEventLoopDelays(logFile, peakRss, runStartMs);
     return {
-      events: this.events, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop, crowd: crowdReport, joinLatency,
+      events: this.events, gateways: this.options.gateways, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop, crowd: crowdReport, joinLatency,
     };
   }
 

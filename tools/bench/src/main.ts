@@ -37,18 +37,21 @@ process.once('SIGINT', () => void interrupt());
 process.once('SIGTERM', () => void interrupt());
 
 console.log(
-  `benchmark: ${options.runSizes.map(formatCount).join(' and ')} events, ${formatCount(options.clients)} clients, ${options.gateways} gateway processes` +
+  `benchmark: ${options.runSizes.map(formatCount).join(' and ')} events, ${formatCount(options.clients)} clients, ` +
+    `${options.gatewayCounts.join(' and ')} gateway processes` +
     `${options.profile ? `, CPU profile of ${options.profile}` : ''}; logs in ${relative(REPO_ROOT, benchDir)}`,
 );
 const results: BenchResult[] = [];
 try {
-  for (const events of options.runSizes) {
-    console.log(`\nrun of ${formatCount(events)} events: starting a fresh stack`);
-    current = new BenchRun(events, options, join(benchDir, `${events}-events`), logger);
-    const result = await current.run();
-    current = undefined;
-    results.push(result);
-    console.log(formatRun(result, REPO_ROOT));
+  for (const gateways of options.gatewayCounts) {
+    for (const events of options.runSizes) {
+      console.log(`\nrun of ${formatCount(events)} events, ${gateways} gateway processes: starting a fresh stack`);
+      current = new BenchRun(events, { ...options, gateways }, join(benchDir, `${events}-events-${gateways}-gateways`), logger);
+      const result = await current.run();
+      current = undefined;
+      results.push(result);
+      console.log(formatRun(result, REPO_ROOT));
+    }
   }
   console.log(`\n${formatSummaryTable(results)}`);
   process.exitCode = results.every(({ report }) => report.ok) ? 0 : 1;

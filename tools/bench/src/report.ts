@@ -108,12 +108,13 @@ function formatProfile(result: BenchResult, profile: ProfileSummary, repoRoot: s
 export function formatSummaryTable(results: readonly BenchResult[]): string {
   const processNames = [...new Set(results.flatMap(({ peakRss }) => peakRss.map(({ name }) => name)))];
   const header = [
-    'events', 'result', 'events/s', 'notifications/s', 'p50 ms', 'p99 ms',
+    'events', 'gateways', 'result', 'events/s', 'notifications/s', 'p50 ms', 'p99 ms',
     ...processNames.map((name) => `RSS ${name} MiB`),
     'Redis used / peak', 'stream length', 'Redis cmds/event', 'slowest Redis ms', 'sequencer loop delay max ms', 'join p99 ms',
   ];
-  const rows = results.map(({ events, report, peakRss, redis, eventLoop, joinLatency }) => [
+  const rows = results.map(({ events, gateways, report, peakRss, redis, eventLoop, joinLatency }) => [
     formatCount(events),
+    String(gateways),
     report.ok ? 'ok' : 'FAILED',
     formatCount(report.eventsPerSecond),
     formatCount(report.notificationsPerSecond),
@@ -130,7 +131,7 @@ export function formatSummaryTable(results: readonly BenchResult[]): string {
     String(eventLoop.filter(({ name }) => name.startsWith('sequencer')).reduce((worst, { maxMs }) => Math.max(worst, maxMs), 0)),
     joinLatency.p99Ms.toFixed(1),
   ]);
-  const numeric = (column: number) => column !== 1 && column !== header.length - 6;
+  const numeric = (column: number) => column !== 2 && column !== header.length - 6;
   const separator = header.map((_, column) => (numeric(column) ? '---:' : '---'));
   return [header, separator, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
