@@ -7,6 +7,7 @@ import {
 import { readUserId } from './client-handshake.ts';
 import { readDeliveryLog } from './delivery-log.ts';
 import { GatewayPresence } from './gateway-presence.ts';
+import { PacedWrites } from './paced-writes.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { SendBuffers, type OverflowReason } from './send-buffers.ts';
 import { UserSessions, type UserSession } from './user-sessions.ts';
@@ -26,7 +27,9 @@ const KEEP_ALIVE_IDLE_MS = 10_000;
  * users' channels. One subscriber connection carries every channel of this process, so
  * Redis hands over deliveries in publish order, the order the sequencer committed them.
  * When that connection drops, what was published meanwhile is read back from the
- * delivery log before live messages flow again.
+ * delivery log before live messages flow again. Deliveries reach the sockets a slice of
+ * writes per turn of the event loop (PacedWrites), and a batch is acknowledged once its
+ * deliveries are written.
  */
 export class Gateway {
   readonly counters = new Counters<GatewayCounter>();
@@ -35,6 +38,7 @@ export class Gateway {
   private readonly progress: ProgressReporter;
   private readonly sockets = new Set<Socket>();
   private readonly buffers: SendBuffers;
+  private readonly writes: PacedWrites;
   /** The last batch whose deliveries this gateway has handled, within `term`. */
   private lastBatch = 0;
   /** The sequencer term that numbered `lastBatch`; 0 until the first batch is seen. */
@@ -82,6 +86,7 @@ export class Gateway {
     this.buffers = new SendBuffers(config.maxClientBufferBytes, config.maxBufferedBytes, (socket, reason, unsentBytes) =>
       this.overflowed(socket, reason, unsentBytes),
     );
+    this.writes = new PacedWrites((socket, chunk) => this.buffers.write(socket, chunk));
     // A client that closed is gone (unless half-open clients are allowed, which may shut
     // down their sending side after the id line and go on reading; one that closed
     // altogether then looks the same until a write to it fails, or TCP keep-alive finds it).
@@ -225,17 +230,18 @@ export class Gateway {
     return gap;
   }
 
-  private advanceTo(marker: BatchMarker): void {
-    if (marker.term !== this.term) {
+  /** Reported once the batch's deliveries are written: what waits to be written counts as in flight. */
+  private advanceTo({ term, batchSeq }: BatchMarker): void {
+    if (term !== this.term) {
       // A new sequencer term numbers batches afresh; notifications stay deduplicated by sequence number.
-      this.term = marker.term;
-      this.lastBatch = marker.batchSeq;
-      this.progress.rebase(marker.batchSeq);
+      this.term = term;
+      this.lastBatch = batchSeq;
+      this.writes.afterWritten(() => this.progress.rebase(batchSeq));
       return;
     }
-    if (marker.batchSeq <= this.lastBatch) return;
-    this.lastBatch = marker.batchSeq;
-    this.progress.received(marker.batchSeq);
+    if (batchSeq <= this.lastBatch) return;
+    this.lastBatch = batchSeq;
+    this.writes.afterWritten(() => this.progress.received(batchSeq));
   }
 
   /** False for what belongs to an older epoch; a newer one means the operator reset the sequence. */
@@ -250,7 +256,7 @@ export class Gateway {
       for (const session of this.sessions.all()) session.restart();
       this.term = 0;
       this.lastBatch = 0;
-      this.progress.rebase(0);
+      this.writes.afterWritten(() => this.progress.rebase(0));
     }
     return true;
   }
@@ -275,7 +281,7 @@ export class Gateway {
 
   private write(session: UserSession, body: Buffer): void {
     for (const socket of session.sockets) {
-      this.buffers.write(socket, body);
+      this.writes.write(socket, body);
       this.counters.add('bytesWritten', body.length);
     }
   }
