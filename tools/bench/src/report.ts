@@ -1,8 +1,9 @@
-import { basename, relative } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import type { ProgressSnapshot } from '../../verify/src/index.ts';
 import type { BenchResult } from './bench-run.ts';
 import type { ProfileSummary } from './cpu-profile.ts';
 import { SCRIPT_BUDGET_MS } from './redis-stats.ts';
+import type { PeakRss } from './rss-sampler.ts';
 
 const MS_PER_S = 1000;
 const KIB_BYTES = 1024;
@@ -81,20 +82,22 @@ export function formatRun(result: BenchResult, repoRoot: string): string {
     ),
     line('service logs', relative(repoRoot, result.logFile)),
   );
-  if (result.profile) lines.push(formatProfile(result, result.profile, repoRoot));
+  if (result.profile) lines.push(formatProfile(result.profile, result.peakRss, dirname(result.logFile), repoRoot));
   return lines.join('\n');
 }
 
-/** The top functions by self time, with which processes were profiled. */
-function formatProfile(result: BenchResult, profile: ProfileSummary, repoRoot: string): string {
-  const processes = profile.files.map((file) => {
+/** The top functions by self time, with which processes were profiled (named by pid from `processes`). */
+export function formatProfile(
+  profile: ProfileSummary, processes: readonly Pick<PeakRss, 'name' | 'pids'>[], profileDir: string, repoRoot: string, during = 'the run',
+): string {
+  const profiled = profile.files.map((file) => {
     const pid = Number(basename(file).split('.')[3]);
-    const name = result.peakRss.find(({ pids }) => pids.includes(pid))?.name ?? 'unknown';
+    const name = processes.find(({ pids }) => pids.includes(pid))?.name ?? 'unknown';
     return `${name} (pid ${pid})`;
   });
   const lines = [
-    `  CPU profile of ${processes.join(', ')}: ${(profile.totalMs / MS_PER_S).toFixed(1)} s sampled during the run, ` +
-      `files in ${relative(repoRoot, result.logFile).replace(/\/[^/]+$/, '')}`,
+    `  CPU profile of ${profiled.join(', ')}: ${(profile.totalMs / MS_PER_S).toFixed(1)} s sampled during ${during}, ` +
+      `files in ${relative(repoRoot, profileDir)}`,
     `  ${'self ms'.padStart(10)} ${'%'.padStart(6)}  function @ location`,
   ];
   for (const { functionName, location, selfMs } of profile.functions) {

@@ -1,0 +1,57 @@
+import { execFileSync } from 'node:child_process';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger, loadConfig } from '@follower-maze/shared';
+import { formatCount } from './report.ts';
+import { gatewayMaxClients } from './scale-figures.ts';
+import { scaleOptionsFromEnv, type ScaleOptions } from './scale-options.ts';
+import { formatScaleRun, formatScaleTable } from './scale-report.ts';
+import { ScaleRun, type ScaleResult } from './scale-run.ts';
+
+/**
+ * `npm run bench:scale`: many idle clients over several gateway processes on a fresh
+ * stack; memory per idle connection, connect rate and broadcast-to-all time (see
+ * scale-run.ts). Exit code 0 when every run passed, 1 otherwise, 2 for bad settings.
+ */
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const INTERRUPTED_EXIT_CODE = 130;
+
+let options: ScaleOptions;
+let maxClients: number;
+try {
+  options = scaleOptionsFromEnv(process.env);
+  const descriptorLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+  const serviceDefault = loadConfig({}, []).gateway.maxClients;
+  maxClients = gatewayMaxClients(options.clients, options.gateways, serviceDefault, Number.isFinite(descriptorLimit) ? descriptorLimit : Infinity);
+} catch (error) {
+  console.error(`configuration error: ${(error as Error).message}`);
+  process.exit(2);
+}
+
+const logger = createLogger('bench-scale', 'warn');
+const benchDir = join(REPO_ROOT, '.bench', `scale-${new Date().toISOString().replace(/:/g, '-').replace(/\..*/, '')}`);
+let current: ScaleRun | undefined;
+const interrupt = async (): Promise<void> => {
+  console.error('interrupted: stopping the crowd and the stack');
+  await current?.cleanup();
+  process.exit(INTERRUPTED_EXIT_CODE);
+};
+process.once('SIGINT', () => void interrupt());
+process.once('SIGTERM', () => void interrupt());
+
+console.log(
+  `scale benchmark: ${formatCount(options.clients)} clients over ${options.gateways} gateway processes, ` +
+    `${options.broadcasts} broadcasts, ${options.runs} run(s)${options.profile ? `, CPU profile of ${options.profile}` : ''}; ` +
+    `logs in ${relative(REPO_ROOT, benchDir)}`,
+);
+const results: ScaleResult[] = [];
+for (let run = 1; run <= options.runs; run++) {
+  console.log(`\nrun ${run} of ${options.runs}: starting a fresh stack`);
+  current = new ScaleRun(options, maxClients, join(benchDir, `run-${run}`), logger);
+  const result = await current.run();
+  current = undefined;
+  results.push(result);
+  console.log(formatScaleRun(result, REPO_ROOT));
+}
+console.log(`\n${formatScaleTable(results)}`);
+process.exitCode = results.every(({ failures }) => failures.length === 0) ? 0 : 1;
