@@ -15,18 +15,13 @@ export type GatewayEvent =
   | { readonly kind: 'ack'; readonly gatewayId: string; readonly batchSeq: number }
   | { readonly kind: 'gone'; readonly gatewayId: string };
 
-/** A single user's join or leave may be written with `userId`: a list of one. */
-export type GatewayEventInput =
-  | GatewayEvent
-  | { readonly kind: 'join' | 'leave'; readonly gatewayId: string; readonly userId: number };
-
 const USER_SEPARATOR = ',';
 
-export function encodeGatewayEvent(event: GatewayEventInput): string {
+export function encodeGatewayEvent(event: GatewayEvent): string {
   switch (event.kind) {
     case 'join':
     case 'leave':
-      return `${event.kind} ${event.gatewayId} ${'userIds' in event ? event.userIds.join(USER_SEPARATOR) : event.userId}`;
+      return `${event.kind} ${event.gatewayId} ${event.userIds.join(USER_SEPARATOR)}`;
     case 'ack':
       return `ack ${event.gatewayId} ${event.batchSeq}`;
     case 'gone':

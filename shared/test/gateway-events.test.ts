@@ -23,7 +23,7 @@ test('every gateway event round-trips, a packed list of users in its order', () 
 });
 
 test('a single user\'s join or leave is a list of one, as gateways sent it before lists were packed', () => {
-  assert.equal(encodeGatewayEvent({ kind: 'join', gatewayId: 'g', userId: 42 }), 'join g 42');
+  assert.equal(encodeGatewayEvent({ kind: 'join', gatewayId: 'g', userIds: [42] }), 'join g 42');
   assert.equal(encodeGatewayEvent({ kind: 'leave', gatewayId: 'g', userIds: [42] }), 'leave g 42');
   assert.deepEqual(decodeGatewayEvent('leave g 42'), { kind: 'leave', gatewayId: 'g', userIds: [42] });
   assert.equal(encodeGatewayEvent({ kind: 'join', gatewayId: 'g', userIds: [3, 1, 2] }), 'join g 3,1,2');

@@ -45,14 +45,6 @@ after(async () => {
 const STANDARD_EVENTS = 100_000;
 /** How long trimming may take to catch up after a run (it runs every 500 ms here). */
 const TRIM_WAIT_MS = 5000;
-/**
- * A known defect, shown here rather than hidden: trimming is a BullMQ job scheduler, and
- * BullMQ stamps each next run with the clock of the host that scheduled it and starts it
- * when the clock of a worker's host reaches that time. Every sequencer runs a worker, so
- * while the host whose clock is furthest ahead lives, it runs every trim; once it dies, a
- * successor whose clock is behind by D starts none for D (here 30 minutes), and the
- * event stream and the delivery log grow meanwhile.
- */
 test(`standard run across ${HOSTS.length} hosts: ${STANDARD_EVENTS.toLocaleString('en-US')} events to 100 clients, checker on its own host`, { skip }, async (t) => {
   stack = await start('standard');
   const network = stack.hosts.network;

@@ -131,7 +131,7 @@ test('routes to a user from the moment a gateway announces it', async () => {
   cleanups.push(async () => subscriber.disconnect());
   await subscriber.subscribe(keys.userChannel(4));
   const late = new Promise<string>((resolve) => subscriber.on('message', (_channel: string, message: string) => resolve(message)));
-  await redis.publish(keys.gatewayEvents, encodeGatewayEvent({ kind: 'join', gatewayId: 'g1', userId: 4 }));
+  await redis.publish(keys.gatewayEvents, encodeGatewayEvent({ kind: 'join', gatewayId: 'g1', userIds: [4] }));
   await new Promise((resolve) => setTimeout(resolve, 20));
   await append(keys.events, ['2|B']);
   assert.equal(await late, '0 2 2\n2|B\r\n');

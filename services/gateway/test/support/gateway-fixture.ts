@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { decodeGatewayEvent, keysFor, type GatewayEvent, type GatewayEventInput, type Logger } from '@follower-maze/shared';
+import { decodeGatewayEvent, keysFor, type GatewayEvent, type Logger } from '@follower-maze/shared';
 import { startGatewayService, type GatewayService } from '../../src/gateway-service.ts';
 import { deletePrefix, eventually, silentLogger, testConfig, testRedis, uniquePrefix } from '../../../../test/support/redis-fixture.ts';
 import { TcpPeer } from '../../../../test/support/tcp-peer.ts';
@@ -13,7 +13,9 @@ export function recordingLogger(): { logger: Logger; lines: Record<string, unkno
 }
 
 /** A gateway event as the tests look at it: a packed join or leave stands for one event per user. */
-export type UserEvent = Extract<GatewayEvent, { kind: 'ack' | 'gone' }> | Extract<GatewayEventInput, { userId: number }>;
+export type UserEvent =
+  | Extract<GatewayEvent, { kind: 'ack' | 'gone' }>
+  | { readonly kind: 'join' | 'leave'; readonly gatewayId: string; readonly userId: number };
 
 function perUser(event: GatewayEvent): UserEvent[] {
   switch (event.kind) {
