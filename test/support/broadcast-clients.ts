@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
+import { decodeGatewayEvent, keysFor } from '@follower-maze/shared';
 import { TcpPeer } from './tcp-peer.ts';
 import { eventually } from './redis-fixture.ts';
 
@@ -13,21 +14,33 @@ export function wire(payloads: readonly string[]): string {
   return payloads.map((payload) => `${payload}\r\n`).join('');
 }
 
-/** User clients on given ports; resolves once the sequencer can route to all of them. */
+/**
+ * User clients on given ports; resolves once the sequencer can route to all of them: a
+ * join naming each user has been published since they connected. (A presence set is not
+ * proof: one left by a killed gateway still names its users until it is forgotten.)
+ */
 export async function connectClients(redis: Redis, keyPrefix: string, placements: readonly [userId: number, port: number][]): Promise<TcpPeer[]> {
-  const peers = await Promise.all(placements.map(async ([userId, port]) => {
-    const peer = await TcpPeer.open(port);
-    await peer.write(`${userId}\r\n`);
-    return peer;
-  }));
-  // These very users, not a count: users of an earlier call are online too.
-  await eventually(async () => {
-    const online = new Set<string>();
-    for (const key of await redis.keys(`${keyPrefix}:presence:*`)) for (const userId of await redis.smembers(key)) online.add(userId);
-    const missing = placements.filter(([userId]) => !online.has(String(userId)));
-    assert.equal(missing.length, 0, `${missing.length} of ${placements.length} clients not yet online`);
+  const listener = redis.duplicate();
+  const announced = new Set<number>();
+  listener.on('message', (_channel: string, message: string) => {
+    const event = decodeGatewayEvent(message);
+    if (event?.kind === 'join') for (const userId of event.userIds) announced.add(userId);
   });
-  return peers;
+  try {
+    await listener.subscribe(keysFor(keyPrefix).gatewayEvents);
+    const peers = await Promise.all(placements.map(async ([userId, port]) => {
+      const peer = await TcpPeer.open(port);
+      await peer.write(`${userId}\r\n`);
+      return peer;
+    }));
+    await eventually(() => {
+      const missing = placements.filter(([userId]) => !announced.has(userId));
+      assert.equal(missing.length, 0, `${missing.length} of ${placements.length} clients not yet announced online`);
+    });
+    return peers;
+  } finally {
+    listener.disconnect();
+  }
 }
 
 /** Opens an event source connection, writes the lines, and closes it. */
