@@ -12,9 +12,10 @@ export class TcpPeer {
     socket.on('error', () => undefined);
   }
 
-  static open(port: number): Promise<TcpPeer> {
+  /** `localPort`: connect from that port of 127.0.0.1 instead of one the kernel picks. */
+  static open(port: number, localPort?: number): Promise<TcpPeer> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(new TcpPeer(socket)));
+      const socket = connect({ port, host: '127.0.0.1', ...(localPort && { localAddress: '127.0.0.1', localPort }) }, () => resolve(new TcpPeer(socket)));
       socket.once('error', reject);
     });
   }
