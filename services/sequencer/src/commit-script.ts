@@ -25,6 +25,8 @@ export interface CommitRequest {
 /** A committed batch: what it publishes, and how many bytes that makes for each user. */
 export interface CommittedBatch {
   readonly publication: Publication;
+  /** True when the commit script published it too (a batch of one part); otherwise it is published in parts. */
+  readonly published: boolean;
   readonly bytesByUser: ReadonlyMap<number, number>;
 }
 
@@ -50,17 +52,20 @@ export function defineCommitScript(redis: Redis, keys: Keys, { token, epoch, ter
       const marker = encodeBatchMarker({ epoch, term, previousSeq: previousBatchSeq, batchSeq });
       const { parts, bytesByUser } = packDeliveries(batch, epoch);
       const [followsAdded, followsRemoved] = packFollowChanges(batch);
+      // One part costs no more to publish than the commit itself: both in one step, as one call.
+      const published = parts.length <= 1;
       try {
         await commander.fmCommit(
           keys.position, keys.events, keys.sequencerLease, keys.deliveries,
           token, epoch, startNextSeq, nextSeq, batch.events, keys.sequencerGroup, trimId, deliveryLogMinSeq,
           `${batchSeq}-0`, marker, keys.followersPrefix(epoch),
           ackIds.join(' '), followsAdded, followsRemoved, parts.join(''),
+          published ? '1' : '', keys.userChannelPrefix, keys.batchEnd,
         );
       } catch (error) {
         throw asFenced(error);
       }
-      return { publication: { parts, marker }, bytesByUser };
+      return { publication: { parts, marker }, published, bytesByUser };
     },
   };
 }

@@ -179,12 +179,12 @@ export class Sequencer {
       batch, startNextSeq: this.committedNextSeq, nextSeq, ackIds, trimId, previousBatchSeq: this.previousBatchSeq,
       deliveryLogMinSeq: this.gateways.slowestAcknowledged(nextSeq - 1) + 1,
     };
-    const { publication, bytesByUser } = await this.untilDone('Redis to accept the commit', () => this.committer.commit(request));
+    const { publication, published, bytesByUser } = await this.untilDone('Redis to accept the commit', () => this.committer.commit(request));
     this.committedNextSeq = nextSeq;
     this.counters.add('commits');
     if (skipped) this.skipped(skipped);
     if (batch.isEmpty) return;
-    await this.untilDone('Redis to take the deliveries', () => this.publisher.publish(publication));
+    if (!published) await this.untilDone('Redis to take the deliveries', () => this.publisher.publish(publication));
     this.previousBatchSeq = nextSeq - 1;
     this.recordInFlight(nextSeq - 1, bytesByUser);
     this.counters.add('eventsApplied', batch.events);

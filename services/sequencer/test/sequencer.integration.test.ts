@@ -170,7 +170,9 @@ test('a commit from a stale position or a lapsed lease is refused', async () => 
   batch.events = 1;
   batch.deliver(1, '1|B');
   const request = { batch, startNextSeq: 1, nextSeq: 2, previousBatchSeq: 0, ackIds: [], trimId: '0-0', deliveryLogMinSeq: 1 };
-  await committer.commit(request);
+  const heard = await listen([keys.userChannel(1), keys.batchEnd]);
+  assert.equal((await committer.commit(request)).published, true, 'a batch of one part is published by its commit');
+  await eventually(() => assert.deepEqual(heard.map(([channel]) => channel), [keys.userChannel(1), keys.batchEnd]));
   await committer.commit(request);
   assert.equal(await redis.hget(keys.position, 'nextSeq'), '2', 'a resent commit changes nothing');
   await assert.rejects(committer.commit({ ...request, startNextSeq: 5, nextSeq: 7 }), FencedError);
@@ -197,12 +199,15 @@ test('a new term publishes the last committed batch again: one committed but nev
   assert.equal(await lease.acquire(), true);
   const batch = new Batch();
   batch.events = 2;
-  batch.deliver(1, '1|B');
-  batch.deliver(2, '1|B');
+  // More recipients than one part: the commit leaves publishing to the parts that follow it.
+  for (let user = 1; user <= PUBLISHES_PER_PART + 1; user++) batch.deliver(user, '1|B');
   batch.deliver(2, '2|P|1|2');
   // The sequencer that committed this stopped before publishing it.
-  await defineCommitScript(redis, keys, { token: lease.token, epoch: 0, term: 1 })
+  const { published } = await defineCommitScript(redis, keys, { token: lease.token, epoch: 0, term: 1 })
     .commit({ batch, startNextSeq: 1, nextSeq: 3, previousBatchSeq: 0, ackIds: [], trimId: '0-0', deliveryLogMinSeq: 1 });
+  assert.equal(published, false);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(gateway.notifications(1), [], 'nothing published by the commit');
   await lease.release();
   await start(prefix);
   await eventually(() => {
@@ -233,9 +238,10 @@ test('one commit carries 200,000 recipients, 200,000 follow changes and 5,000 ac
   for (let entry = 0; entry < 5000; entry++) ids.push((await append(keys.events, [`${entry}|B`]))!);
   await redis.xgroup('CREATE', keys.events, keys.sequencerGroup, '0');
   await redis.xreadgroup('GROUP', keys.sequencerGroup, 'sequencer', 'COUNT', 5000, 'STREAMS', keys.events, '>');
-  const { bytesByUser, publication } = await committer.commit({ batch, startNextSeq: 1, nextSeq: 3, previousBatchSeq: 0, ackIds: ids, trimId: '0-0', deliveryLogMinSeq: 1 });
+  const { bytesByUser, publication, published } = await committer.commit({ batch, startNextSeq: 1, nextSeq: 3, previousBatchSeq: 0, ackIds: ids, trimId: '0-0', deliveryLogMinSeq: 1 });
   assert.equal(bytesByUser.size, users);
   assert.equal(publication.parts.length, users / PUBLISHES_PER_PART, 'published in parts of bounded size');
+  assert.equal(published, false, 'not by the commit');
   assert.equal(await redis.hget(keys.position, 'nextSeq'), '3');
   assert.equal(await redis.scard(`${keys.followersPrefix(0)}1`), users / 2 - 1, 'every follow of user 1, less the one undone within the batch and the one removed');
   assert.equal(await redis.sismember(`${keys.followersPrefix(0)}1`, 999_999), 0);

@@ -4,12 +4,18 @@
  * a few milliseconds: a broadcast to every online user never holds it for long.
  */
 export const PUBLISHES_PER_PART = 2000;
-/** Bytes of deliveries one script call publishes at most (a single larger delivery is a part of its own). */
-export const BYTES_PER_PART = 1024 * 1024;
+/**
+ * Bytes of deliveries one script call publishes at most (a single larger delivery is a
+ * part of its own): above what a commit carries at its default limit (1 MiB of
+ * notifications, plus headers), so that such a batch is one part, published by the
+ * commit itself.
+ */
+export const BYTES_PER_PART = 2 * 1024 * 1024;
 
 /**
  * What a committed batch publishes: its deliveries, cut into parts that are published
- * one call at a time in order, and then its batch-end marker.
+ * one call at a time in order, and then its batch-end marker. A batch of one part is
+ * published by its commit script.
  */
 export interface Publication {
   /** Consecutive runs of deliveries, each `<userId> <byteLength>\n<message>` (the delivery log's layout). */

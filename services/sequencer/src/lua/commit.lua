@@ -1,9 +1,10 @@
 -- One atomic step per batch: keep its deliveries in the delivery log, acknowledge the
 -- stream entries it covers, apply the net follow-graph changes and record the new
 -- position. All of it happens or none, so the committed position always matches the
--- graph, and a restarted sequencer neither loses nor repeats a delivery. Publishing
--- follows in bounded parts (lua/publish.lua): one script publishing to every online
--- user would hold Redis for as long as that takes.
+-- graph, and a restarted sequencer neither loses nor repeats a delivery. A batch whose
+-- deliveries fit in one part is published here too, in the same step; a larger one is
+-- published afterwards in bounded parts (lua/publish.lua): one script publishing to
+-- every online user would hold Redis for as long as that takes.
 --
 -- Refused (FENCED) unless the caller still holds the lease and its epoch, and the
 -- stored position is the one the batch starts from: a sequencer whose memory is ahead
@@ -26,7 +27,10 @@
 -- ARGV[13] follows added, one line per followed user: "<to> <from> <from> ..."
 -- ARGV[14] follows removed, the same layout
 -- ARGV[15] deliveries, each "<userId> <byteLength>\n<message>", in the delivery log's layout
+-- ARGV[16] '1' to publish the deliveries and the marker here, '' when they go in parts
+-- ARGV[17] user channel prefix ARGV[18] batch-end channel
 -- @include fence.lua
+-- @include publish-deliveries.lua
 local MEMBERS_PER_COMMAND = 1000
 
 local fenced = fence(KEYS[3], ARGV[1], KEYS[1], ARGV[2])
@@ -69,4 +73,5 @@ per_user(ARGV[14], 'SREM')
 redis.call('HSET', KEYS[1], 'nextSeq', ARGV[4], 'trimId', ARGV[7])
 if events == 0 then return 1 end
 redis.call('HSET', KEYS[1], 'batchSeq', tonumber(ARGV[4]) - 1, 'deliveryFloor', ARGV[8])
+if ARGV[16] == '1' then publish_deliveries(ARGV[17], ARGV[15], ARGV[18], ARGV[10]) end
 return 1

@@ -15,18 +15,10 @@
 -- ARGV[5] batch-end channel
 -- ARGV[6] batch-end marker, or '' for a part that is not the batch's last
 -- @include fence.lua
+-- @include publish-deliveries.lua
 
 local fenced = fence(KEYS[1], ARGV[1], KEYS[2], ARGV[2])
 if fenced then return redis.error_reply(fenced) end
 
-local deliveries = ARGV[4]
-local at = 1
-while at <= #deliveries do
-  local space = string.find(deliveries, ' ', at, true)
-  local header_end = string.find(deliveries, '\n', space, true)
-  local length = tonumber(string.sub(deliveries, space + 1, header_end - 1))
-  redis.call('PUBLISH', ARGV[3] .. string.sub(deliveries, at, space - 1), string.sub(deliveries, header_end + 1, header_end + length))
-  at = header_end + 1 + length
-end
-if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+publish_deliveries(ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 return 1
