@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scaleOptionsFromEnv } from '../src/scale-options.ts';
 
-test('defaults: 100,000 clients over 7 gateways, 3 broadcasts, one run, 5,000 clients per crowd process', () => {
+test('defaults: 100,000 clients over 7 gateways, 3 broadcasts, one run, 10,000 clients per crowd process', () => {
   assert.deepEqual(scaleOptionsFromEnv({}), {
-    runs: 1, clients: 100_000, gateways: 7, broadcasts: 3, settleMs: 2000, timeoutMs: 120_000, clientsPerWorker: 5000,
+    runs: 1, clients: 100_000, gateways: 7, broadcasts: 3, settleMs: 2000, timeoutMs: 120_000, clientsPerWorker: 10_000,
     connectsInFlight: 100, connectWindow: 2000, profile: undefined,
   });
 });
