@@ -1,10 +1,8 @@
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { keysFor } from '@follower-maze/shared';
 import { freePorts } from '../../tools/stack/src/free-ports.ts';
-import { waitUntilReady } from '../../tools/stack/src/readiness.ts';
 import { Stack } from '../../tools/stack/src/stack.ts';
 import { silentLogger } from './redis-fixture.ts';
 import { StackFixture } from './stack-fixture.ts';
@@ -50,18 +48,9 @@ export class OnePortStackFixture extends StackFixture {
       stdio: ['ignore', logFd, logFd],
       restart: true,
     }, silentLogger);
-    try {
-      await stack.start();
-      await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: eventPort!, gateways: options.workers });
-    } catch (error) {
-      await stack.stop();
-      closeSync(logFd);
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    }
-    const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
-    redis.on('error', () => undefined);
-    return new OnePortStackFixture({ stack, eventPort: eventPort!, gatewayPorts: [clientPort!], redis, dir, logFd });
+    return new OnePortStackFixture(
+      await OnePortStackFixture.started(stack, { dir, logFd, eventPort: eventPort!, gatewayPorts: [clientPort!] }, options.workers),
+    );
   }
 
   /** The one port every user client connects to. */

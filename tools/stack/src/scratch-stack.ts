@@ -83,18 +83,28 @@ export class ScratchStack {
       stdio: ['ignore', logFd, logFd],
       restart: true,
     }, options.logger ?? pino({ base: { service: 'stack' } }, pino.destination({ fd: logFd, sync: true })));
+    return ScratchStack.started(stack, { dir, logFd, eventPort: eventPort!, gatewayPorts }, gatewayPorts.length);
+  }
+
+  /**
+   * Starts a stack built on `dir` and waits until `gatewayProcesses` gateways take clients;
+   * a stack that does not get there is stopped and its directory removed.
+   */
+  protected static async started(
+    stack: Stack, parts: Omit<ScratchStackParts, 'stack' | 'redis'>, gatewayProcesses: number,
+  ): Promise<ScratchStackParts> {
     try {
       await stack.start();
-      await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: eventPort!, gateways: gatewayPorts.length });
+      await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: parts.eventPort, gateways: gatewayProcesses });
     } catch (error) {
       await stack.stop();
-      closeSync(logFd);
-      rmSync(dir, { recursive: true, force: true });
+      closeSync(parts.logFd);
+      rmSync(parts.dir, { recursive: true, force: true });
       throw error;
     }
     const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
     redis.on('error', () => undefined);
-    return { stack, eventPort: eventPort!, gatewayPorts, redis, dir, logFd };
+    return { ...parts, stack, redis };
   }
 
   get redisUrl(): string {
