@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.ts';
 import { ThrottledWarning } from './throttled-warning.ts';
 
@@ -38,4 +38,17 @@ export async function disconnectRedis(redis: Redis): Promise<void> {
   } else {
     redis.disconnect();
   }
+}
+
+/**
+ * Runs a MULTI/EXEC and returns each command's reply. ioredis resolves a transaction
+ * whose commands failed (OOM, READONLY) with the errors among the replies: they are
+ * thrown here, as is a discarded transaction.
+ */
+export async function execTransaction(transaction: ChainableCommander): Promise<unknown[]> {
+  const replies = await transaction.exec();
+  if (!replies) throw new Error('the transaction was discarded');
+  const failure = replies.find(([error]) => error)?.[0];
+  if (failure) throw failure;
+  return replies.map(([, reply]) => reply);
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { encodeGatewayEvent, type Keys, type WaitReport } from '@follower-maze/shared';
+import { encodeGatewayEvent, execTransaction, type Keys, type WaitReport } from '@follower-maze/shared';
 import { chunksOf, ITEMS_PER_COMMAND } from './chunks.ts';
 
 /**
@@ -102,8 +102,7 @@ export class GatewayPresence {
     else transaction.srem(this.key, users);
     transaction.publish(this.keys.gatewayEvents, encodeGatewayEvent({ kind, gatewayId: this.gatewayId, userIds: users }));
     try {
-      const failure = (await transaction.exec())?.find(([error]) => error)?.[0];
-      if (failure) throw failure;
+      await execTransaction(transaction);
     } catch (error) {
       this.failed(error as Error);
       throw error;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { decodeGatewayEvent, Waiters, type GatewayEvent, type Keys, type Logger } from '@follower-maze/shared';
+import { decodeGatewayEvent, execTransaction, Waiters, type GatewayEvent, type Keys, type Logger } from '@follower-maze/shared';
 import type { InFlightWindow } from './core/in-flight-window.ts';
 import type { Router } from './core/router.ts';
 import type { GatewayProgress } from './sequencer.ts';
@@ -119,10 +119,8 @@ export class GatewayTracker implements GatewayProgress {
 
   /** The heartbeats (ms of Redis's clock) and Redis's clock, read together. */
   private async heartbeatsWithRedisTime(): Promise<[heartbeats: Record<string, string>, redisNowMs: number]> {
-    const replies = await this.redis.multi().hgetall(this.keys.gateways).time().exec();
-    const failure = replies?.find(([error]) => error)?.[0];
-    if (!replies || failure) throw failure ?? new Error('the transaction reading the heartbeats was discarded');
-    const [[, heartbeats], [, [seconds, microseconds]]] = replies as [[null, Record<string, string>], [null, [string, string]]];
+    const replies = await execTransaction(this.redis.multi().hgetall(this.keys.gateways).time());
+    const [heartbeats, [seconds, microseconds]] = replies as [Record<string, string>, [string, string]];
     return [heartbeats, Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000)];
   }
 
