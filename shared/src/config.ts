@@ -93,9 +93,9 @@ export interface GatewayConfig {
    * not what bounds it (an idle client costs about 2 KiB of heap and 2-4 KiB of RSS:
    * 15,000 measured at 37 MiB of heap, 120-150 MiB RSS): each costs a file descriptor,
    * and past the process's descriptor limit (`ulimit -n`, 20,000 on the development
-   * machine) connections are dropped unseen and uncounted, so keep this below it; and a
-   * gateway announces about 6,000 joins a second, so 15,000 clients reconnecting at once
-   * are all served again within about 3 s.
+   * machine) connections are dropped unseen and uncounted, so keep this below it. Joins
+   * are not what bounds it either: a gateway announces the joins of a turn together
+   * (200,000 users below the socket layer in about 2 s).
    */
   readonly maxClients: number;
   /**
