@@ -1,8 +1,10 @@
+import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
   connectRedis, disconnectRedis, keysFor, logCountersEvery, RejectionLog, WaitReport, type Config, type Logger,
 } from '@follower-maze/shared';
+import { ClientsFromPrimary } from './client-handoff.ts';
 import { Gateway } from './gateway.ts';
 
 export interface GatewayService {
@@ -22,13 +24,22 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
   const rejections = new RejectionLog(redis, keys.rejected, 'gateway', logger);
   const waits = new WaitReport(redis, keys.waits(`gateway-${gatewayId}`), logger);
   const gateway = new Gateway(subscriber, redis, keys, gatewayId, config.gateway, { rejections, waits }, logger);
-  const port = await gateway.listen(config.listenHost, config.clientPort);
+  // A cluster worker is handed its clients by the primary, which holds the port (client-dispatcher.ts).
+  let port = config.clientPort;
+  const clientsFromPrimary = cluster.isWorker ? new ClientsFromPrimary((socket) => gateway.adopt(socket)) : undefined;
+  if (clientsFromPrimary) {
+    await gateway.serveAdopted(() => clientsFromPrimary.open());
+    logger.info({ gatewayId, port }, 'gateway serving the clients its primary hands over');
+  } else {
+    port = await gateway.listen(config.listenHost, config.clientPort);
+    logger.info({ gatewayId, port }, 'gateway listening for user clients');
+  }
   const stopCounters = logCountersEvery(gateway.counters, config.metricsIntervalMs, logger);
-  logger.info({ gatewayId, port }, 'gateway listening for user clients');
   return {
     port,
     gateway,
     async close() {
+      clientsFromPrimary?.close();
       stopCounters();
       await gateway.close();
       await rejections.flush();

@@ -97,14 +97,9 @@ export class Gateway {
     subscriber.on('ready', () => this.onSubscriberReady());
   }
 
+  /** Serves the clients that connect to `host:port`; resolves with the port bound. */
   async listen(host: string, port: number): Promise<number> {
-    await this.subscriber.subscribe(this.keys.batchEnd);
-    // After subscribing: a batch committed in between is then either seen or counted here.
-    const [batchSeq, epoch] = await this.redis.hmget(this.keys.position, 'batchSeq', 'epoch');
-    this.epoch = Math.max(this.epoch, Number(epoch ?? 0));
-    this.lastBatch = Math.max(this.lastBatch, Number(batchSeq ?? 0));
-    this.synced = true;
-    this.progress.received(this.lastBatch);
+    await this.sync();
     const bound = await listenOn(this.server, host, port);
     // An accept that fails (ENOBUFS, ENOMEM) is an 'error' of the server: it must go on, not crash.
     this.server.on('error', (error: Error) => {
@@ -114,6 +109,23 @@ export class Gateway {
     // After listening: a gateway in the gateways hash accepts clients (the stack's readiness check relies on it).
     await this.progress.heartbeat();
     return bound;
+  }
+
+  /**
+   * Serves only the clients handed to `adopt`: a worker behind a primary that holds the
+   * port. `portOpen` resolves once that port is open, so that a gateway is in the gateways
+   * hash only when clients can connect, as with `listen`.
+   */
+  async serveAdopted(portOpen: () => Promise<void>): Promise<void> {
+    await this.sync();
+    await portOpen();
+    await this.progress.heartbeat();
+  }
+
+  /** Serves a connection accepted elsewhere (by the gateway's primary). */
+  adopt(socket: Socket): void {
+    if (this.closing) socket.destroy();
+    else this.onConnection(socket);
   }
 
   /** Open client sockets, in the handshake or served. */
@@ -143,6 +155,16 @@ export class Gateway {
       .del(this.keys.presence(this.gatewayId))
       .publish(this.keys.gatewayEvents, encodeGatewayEvent({ kind: 'gone', gatewayId: this.gatewayId }))
       .exec();
+  }
+
+  private async sync(): Promise<void> {
+    await this.subscriber.subscribe(this.keys.batchEnd);
+    // After subscribing: a batch committed in between is then either seen or counted here.
+    const [batchSeq, epoch] = await this.redis.hmget(this.keys.position, 'batchSeq', 'epoch');
+    this.epoch = Math.max(this.epoch, Number(epoch ?? 0));
+    this.lastBatch = Math.max(this.lastBatch, Number(batchSeq ?? 0));
+    this.synced = true;
+    this.progress.received(this.lastBatch);
   }
 
   private onConnection(socket: Socket): void {

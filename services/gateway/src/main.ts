@@ -12,7 +12,8 @@ const processes = (() => {
 })();
 
 if (processes > 1 && cluster.isPrimary) {
-  superviseWorkers(processes, createLogger('gateway-primary', loadConfig().logLevel));
+  const config = loadConfig();
+  superviseWorkers(config, createLogger('gateway-primary', config.logLevel));
 } else {
   await runService('gateway', startGatewayService);
 }

@@ -1,18 +1,23 @@
 import cluster from 'node:cluster';
-import { RestartBackoff, type Logger } from '@follower-maze/shared';
+import { RestartBackoff, type Config, type Logger } from '@follower-maze/shared';
+import { ClientDispatcher } from './client-dispatcher.ts';
 
 /**
- * Runs `count` gateway processes behind the one client port with Node's cluster module:
- * the primary accepts connections and hands them to the workers round-robin. A worker
- * that dies is started again with a back-off; SIGINT/SIGTERM stop them all.
+ * Runs GATEWAY_PROCESSES gateway processes behind the one client port with Node's cluster
+ * module: the primary accepts connections and hands them to the ready workers in turn
+ * (ClientDispatcher). A worker that dies is started again with a back-off; SIGINT/SIGTERM
+ * stop them all.
  */
-export function superviseWorkers(count: number, logger: Logger): void {
+export function superviseWorkers(config: Config, logger: Logger): void {
+  const count = config.gateway.processes;
   let stopping = false;
   const backoff = new RestartBackoff();
   const startedAt = new Map<number, number>();
+  const dispatcher = new ClientDispatcher(config.listenHost, config.clientPort, logger);
   const fork = () => {
     const worker = cluster.fork();
     startedAt.set(worker.id, Date.now());
+    dispatcher.add(worker);
   };
   cluster.on('exit', (worker, code, signal) => {
     const livedMs = Date.now() - (startedAt.get(worker.id) ?? 0);
@@ -27,6 +32,7 @@ export function superviseWorkers(count: number, logger: Logger): void {
   const stop = () => {
     if (stopping) return;
     stopping = true;
+    dispatcher.close();
     const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
     let running = workers.length;
     if (running === 0) process.exit(0);
