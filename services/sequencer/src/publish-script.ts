@@ -7,7 +7,7 @@ import { luaScript } from './lua-script.ts';
 const PUBLISH_LUA = luaScript('publish.lua');
 
 export interface DeliveryPublisher {
-  /** Publishes a committed batch: each part in turn, the marker with the last one. */
+  /** Publishes a committed batch: the parts but the last together, then the last with the marker. */
   publish(publication: Publication): Promise<void>;
   /** A committed batch as the delivery log keeps it; undefined once trimmed (every gateway received it). */
   logged(batchSeq: number): Promise<Publication | undefined>;
@@ -24,9 +24,11 @@ export function definePublishScript(redis: Redis, keys: Keys, { token, epoch }: 
   return {
     async publish({ parts, marker }) {
       try {
-        // One part at a time: a part refused midway must not let later ones, or the marker, overtake it.
-        for (let index = 0; index < parts.length - 1; index++) await publishPart(parts[index]!, '');
-        await publishPart(parts[parts.length - 1] ?? '', marker);
+        // Sent without waiting for each reply: Redis runs them in order, one script at a time, and a
+        // part's users are in no other part. The marker waits for every part to be taken, so it never
+        // overtakes a part that was refused: the batch is then published again from its first part.
+        await Promise.all(parts.slice(0, -1).map((part) => publishPart(part, '')));
+        await publishPart(parts.at(-1) ?? '', marker);
       } catch (error) {
         throw asFenced(error);
       }

@@ -14,8 +14,8 @@ export const BYTES_PER_PART = 2 * 1024 * 1024;
 
 /**
  * What a committed batch publishes: its deliveries, cut into parts that are published
- * one call at a time in order, and then its batch-end marker. A batch of one part is
- * published by its commit script.
+ * one script call each, and then its batch-end marker. A batch of one part is published
+ * by its commit script.
  */
 export interface Publication {
   /** Consecutive runs of deliveries, each `<userId> <byteLength>\n<message>` (the delivery log's layout). */
