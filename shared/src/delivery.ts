@@ -54,6 +54,13 @@ export function bodyAfter(body: Buffer, sentSeq: number): Buffer {
   return body.subarray(body.length);
 }
 
+/** How many notifications a delivery's body holds: each one ends in CRLF. */
+export function notificationsIn(body: Buffer): number {
+  let count = 0;
+  for (let at = body.indexOf(LF); at !== -1; at = body.indexOf(LF, at + 1)) count++;
+  return count;
+}
+
 /** The end of a committed batch, as published on the batch-end channel and kept in the delivery log. */
 export interface BatchMarker {
   readonly epoch: number;

@@ -2,6 +2,7 @@ export * from './config.ts';
 export * from './delivery.ts';
 export * from './event.ts';
 export * from './gateway-events.ts';
+export * from './gateway-load.ts';
 export * from './keys.ts';
 export * from './line-splitter.ts';
 export * from './logger.ts';

@@ -24,6 +24,8 @@ export interface Keys {
   readonly gateways: string;
   /** Set of user ids connected to one gateway. */
   presence(gatewayId: string): string;
+  /** String with a TTL: one gateway's load as of its last heartbeat (see gateway-load.ts), for `ops top`. */
+  gatewayLoad(gatewayId: string): string;
   /** Channel on which gateways announce presence changes and progress. */
   readonly gatewayEvents: string;
   /** Channel on which the sequencer marks the end of each committed batch. */
@@ -54,6 +56,7 @@ export function keysFor(prefix: string): Keys {
     followersPrefix: (epoch: number) => `${prefix}:followers:${epoch}:`,
     gateways: `${prefix}:gateways`,
     presence: (gatewayId: string) => `${prefix}:presence:${gatewayId}`,
+    gatewayLoad: (gatewayId: string) => `${prefix}:gateway-load:${gatewayId}`,
     gatewayEvents: `${prefix}:gateway-events`,
     batchEnd: `${prefix}:batch-end`,
     userChannel: (userId: number) => `${prefix}:user:${userId}`,

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
-  bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent, listenOn, ThrottledWarning,
+  bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent, listenOn, notificationsIn, ThrottledWarning,
   type BatchMarker, type GatewayConfig, type Keys, type Logger, type RejectionLog, type WaitReport,
 } from '@follower-maze/shared';
 import { readUserId } from './client-handshake.ts';
@@ -15,7 +15,7 @@ import { UserSessions, type UserSession } from './user-sessions.ts';
 export type GatewayCounter =
   | 'clientsConnected' | 'clientsRejected' | 'clientsRefused' | 'acceptErrors' | 'probes' | 'slowClientsDropped'
   | 'totalBufferDrops' | 'deliveries' | 'repeatedDeliveries' | 'unreadableDeliveries' | 'staleDeliveries'
-  | 'bytesWritten' | 'subscriberDrops' | 'batchesCaughtUp' | 'gaps';
+  | 'bytesWritten' | 'notificationsWritten' | 'subscriberDrops' | 'batchesCaughtUp' | 'gaps';
 
 /** Pause before a failed catch-up is tried again. */
 const CATCH_UP_RETRY_MS = 200;
@@ -82,7 +82,9 @@ export class Gateway {
     };
     const presence = new GatewayPresence(redis, keys, gatewayId, waits);
     this.sessions = new UserSessions(subscriber, presence, keys);
-    this.progress = new ProgressReporter(redis, keys, gatewayId, presence, config.ackIntervalMs, config.heartbeatIntervalMs, waits);
+    this.progress = new ProgressReporter(redis, keys, gatewayId, presence, config.ackIntervalMs, config.heartbeatIntervalMs, waits, () => ({
+      clients: this.clientCount, unsentBytes: this.bufferedBytes, notificationsWritten: this.counters.get('notificationsWritten'),
+    }));
     this.buffers = new SendBuffers(config.maxClientBufferBytes, config.maxBufferedBytes, (socket, reason, unsentBytes) =>
       this.overflowed(socket, reason, unsentBytes),
     );
@@ -302,9 +304,11 @@ export class Gateway {
   }
 
   private write(session: UserSession, body: Buffer): void {
+    const notifications = notificationsIn(body);
     for (const socket of session.sockets) {
       this.writes.write(socket, body);
       this.counters.add('bytesWritten', body.length);
+      this.counters.add('notificationsWritten', notifications);
     }
   }
 

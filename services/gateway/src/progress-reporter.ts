@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { encodeGatewayEvent, type Keys, type WaitReport } from '@follower-maze/shared';
+import { encodeGatewayEvent, encodeGatewayLoad, type GatewayLoad, type Keys, type WaitReport } from '@follower-maze/shared';
 import type { GatewayPresence } from './gateway-presence.ts';
 
 /**
@@ -7,19 +7,30 @@ import type { GatewayPresence } from './gateway-presence.ts';
  * sequencer ages heartbeats against Redis's clock too, so skew between hosts cannot make
  * a live gateway look dead. Returns HSET's reply: 1 when the field was created. (A write
  * after TIME is allowed since Redis 5, which replicates a script's effects, not the script.)
+ * The load goes with the same stamp, best effort: a refused load must not fail the heartbeat.
  *
- * KEYS[1] gateways hash   ARGV[1] gateway id
+ * KEYS[1] gateways hash   KEYS[2] this gateway's load key
+ * ARGV[1] gateway id      ARGV[2] encoded load   ARGV[3] the load's TTL in ms
  */
 const HEARTBEAT_LUA = `
 local now = redis.call('TIME')
-return redis.call('HSET', KEYS[1], ARGV[1], now[1] * 1000 + math.floor(now[2] / 1000))
+local nowMs = string.format('%.0f', now[1] * 1000 + math.floor(now[2] / 1000))
+local created = redis.call('HSET', KEYS[1], ARGV[1], nowMs)
+redis.pcall('SET', KEYS[2], nowMs .. ' ' .. ARGV[2], 'PX', ARGV[3])
+return created
 `;
 
-type RedisWithHeartbeat = Redis & { fmHeartbeat(gatewaysKey: string, gatewayId: string): Promise<number> };
+/** A gateway's load outlives its last heartbeat by this many heartbeat intervals, so `ops top` sees a silent one go. */
+const LOAD_TTL_HEARTBEATS = 3;
+
+type RedisWithHeartbeat = Redis & {
+  fmHeartbeat(gatewaysKey: string, loadKey: string, gatewayId: string, load: string, loadTtlMs: number): Promise<number>;
+};
 
 /**
  * Tells the sequencer how far this gateway has got (the last batch it received), at
- * most every `ackIntervalMs`, and that it is alive, every `heartbeatIntervalMs`.
+ * most every `ackIntervalMs`, and that it is alive, every `heartbeatIntervalMs`; the
+ * heartbeat also leaves the gateway's load for people watching.
  */
 export class ProgressReporter {
   private batchSeq = 0;
@@ -29,6 +40,7 @@ export class ProgressReporter {
   private forgotten: () => void = () => undefined;
   private readonly heartbeatTimer: NodeJS.Timeout;
   private readonly redis: RedisWithHeartbeat;
+  private readonly loadTtlMs: number;
 
   constructor(
     redis: Redis,
@@ -39,9 +51,12 @@ export class ProgressReporter {
     private readonly ackIntervalMs: number,
     heartbeatIntervalMs: number,
     private readonly waits: WaitReport,
+    /** Read at every heartbeat. */
+    private readonly load: () => GatewayLoad,
   ) {
-    redis.defineCommand('fmHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_LUA });
+    redis.defineCommand('fmHeartbeat', { numberOfKeys: 2, lua: HEARTBEAT_LUA });
     this.redis = redis as RedisWithHeartbeat;
+    this.loadTtlMs = LOAD_TTL_HEARTBEATS * heartbeatIntervalMs;
     this.heartbeatTimer = setInterval(() => void this.heartbeat().catch(() => undefined), heartbeatIntervalMs);
   }
 
@@ -76,7 +91,9 @@ export class ProgressReporter {
   async heartbeat(): Promise<void> {
     let created: number;
     try {
-      created = await this.redis.fmHeartbeat(this.keys.gateways, this.gatewayId);
+      created = await this.redis.fmHeartbeat(
+        this.keys.gateways, this.keys.gatewayLoad(this.gatewayId), this.gatewayId, encodeGatewayLoad(this.load()), this.loadTtlMs,
+      );
     } catch (error) {
       this.waits.begin('heartbeat', `Redis to accept heartbeats (${(error as Error).message})`);
       throw error;

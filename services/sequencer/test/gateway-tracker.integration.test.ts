@@ -37,7 +37,9 @@ async function startTracker(keys: Keys): Promise<Router> {
 async function heartbeat(keys: Keys, gatewayId: string): Promise<void> {
   const connection = testRedis();
   const waits = new WaitReport(connection, keys.waits(gatewayId), silentLogger);
-  const reporter = new ProgressReporter(connection, keys, gatewayId, new GatewayPresence(connection, keys, gatewayId, waits), NO_TIMER_MS, NO_TIMER_MS, waits);
+  const presence = new GatewayPresence(connection, keys, gatewayId, waits);
+  const idle = { clients: 0, unsentBytes: 0, notificationsWritten: 0 };
+  const reporter = new ProgressReporter(connection, keys, gatewayId, presence, NO_TIMER_MS, NO_TIMER_MS, waits, () => idle);
   try {
     await reporter.heartbeat();
   } finally {

@@ -34,7 +34,8 @@ export class PresenceStack {
   ) {
     const presence = new GatewayPresence(redis, keys, gatewayId, waits);
     this.sessions = new UserSessions(subscriber, presence, keys);
-    this.progress = new ProgressReporter(redis, keys, gatewayId, presence, NO_TIMER_MS, NO_TIMER_MS, waits);
+    const idle = { clients: 0, unsentBytes: 0, notificationsWritten: 0 };
+    this.progress = new ProgressReporter(redis, keys, gatewayId, presence, NO_TIMER_MS, NO_TIMER_MS, waits, () => idle);
     this.presenceKey = keys.presence(gatewayId);
   }
 
