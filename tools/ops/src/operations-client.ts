@@ -1,6 +1,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { keysFor, OPERATIONS_QUEUE, type Keys, type Operation, type ReportedWait, type ResetRequest } from '@follower-maze/shared';
+import { keysFor, OPERATIONS_QUEUE, type Keys, type Operation, type ResetRequest } from '@follower-maze/shared';
+import { readWaitReports } from './wait-reports.ts';
 
 /**
  * A connection of this short-lived client: its failures reach the caller through the
@@ -51,23 +52,9 @@ const SHOWN_SKIPPED_RANGES = 5;
 
 /** Every process's current waits, as sentences: "sequencer-host-42: waiting for event 1635764 since 21:01:03 (40 s)". */
 export async function readWaits(redis: Redis, keys: Keys): Promise<string[]> {
-  const waitKeys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', keys.waitsPattern, 'COUNT', 1000);
-    cursor = next;
-    waitKeys.push(...found);
-  } while (cursor !== '0');
-  if (waitKeys.length === 0) return [];
-  const reports = await redis.mget(waitKeys);
-  const processPrefix = keys.waits('');
-  return waitKeys.sort().flatMap((key) => {
-    const report = reports[waitKeys.indexOf(key)];
-    if (!report) return [];
-    return (JSON.parse(report) as ReportedWait[]).map(
-      (wait) => `${key.slice(processPrefix.length)}: waiting for ${wait.what} since ${wait.since} (${Math.round(wait.forMs / 1000)} s)`,
-    );
-  });
+  return (await readWaitReports(redis, keys)).map(
+    (wait) => `${wait.process}: waiting for ${wait.what} since ${wait.since} (${Math.round(wait.forMs / 1000)} s)`,
+  );
 }
 
 /** What an operator wants to see first: position, lease, what each process waits for, backlog, gateways, rejections. */
