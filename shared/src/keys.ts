@@ -40,8 +40,11 @@ export interface Keys {
   readonly jobsPrefix: string;
   /** String with a short TTL: what one process is waiting for, as JSON, while it waits. */
   waits(processName: string): string;
-  /** SCAN pattern of every process's `waits` key. */
-  readonly waitsPattern: string;
+  /**
+   * Sorted set: process name -> Redis time (ms) of its latest `waits` report, so that
+   * readers find the reports without a SCAN of the whole keyspace every second.
+   */
+  readonly waitingProcesses: string;
   /** Capped list of sequence ranges an operator (or the gap timeout) skipped, newest first. */
   readonly skipped: string;
 }
@@ -64,7 +67,7 @@ export function keysFor(prefix: string): Keys {
     rejected: `${prefix}:rejected`,
     jobsPrefix: `${prefix}:jobs`,
     waits: (processName: string) => `${prefix}:waits:${processName}`,
-    waitsPattern: `${prefix}:waits:*`,
+    waitingProcesses: `${prefix}:waiting-processes`,
     skipped: `${prefix}:skipped`,
   });
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import type { Keys } from './keys.ts';
 import type { Logger } from './logger.ts';
 
 /** A wait shorter than this is ordinary flow control: it is neither logged nor shown. */
@@ -10,6 +11,27 @@ const LOG_EVERY_MS = 5000;
 const PUBLISH_EVERY_MS = 1000;
 /** A service that stops reporting (killed) vanishes from `ops status` after this long. */
 const REPORT_TTL_MS = 3 * PUBLISH_EVERY_MS;
+
+/**
+ * Writes one process's waits and notes the process, with Redis's time, in the set readers
+ * go by; processes silent for longer than the TTL (killed while waiting) leave that set
+ * with the next report of any process.
+ *
+ * KEYS[1] this process's waits key   KEYS[2] waiting processes
+ * ARGV[1] the waits, JSON            ARGV[2] process name   ARGV[3] TTL in ms
+ */
+const REPORT_LUA = `
+local now = redis.call('TIME')
+local nowMs = now[1] * 1000 + math.floor(now[2] / 1000)
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('ZADD', KEYS[2], nowMs, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', nowMs - tonumber(ARGV[3]))
+return 1
+`;
+
+type RedisWithWaitReport = Redis & {
+  fmReportWaits(waitsKey: string, indexKey: string, waits: string, processName: string, ttlMs: number): Promise<number>;
+};
 
 /** This process's name in `ops status`: service, host and pid. */
 export function processName(service: string): string {
@@ -41,20 +63,28 @@ export interface WaitReportOptions {
  * What a process is waiting for (a missing sequence number, a gateway's
  * acknowledgements, Redis, the lease), said while it lasts: a warning when it has lasted
  * a second and every 5 s after, and a key `<prefix>:waits:<process>` (with a short TTL,
- * refreshed every second) that `ops status` reads. A stage that stands still is then
- * never silent about why.
+ * refreshed every second, the process listed in `<prefix>:waiting-processes`) that
+ * `ops status` and `ops top` read. A stage that stands still is then never silent about why.
  */
 export class WaitReport {
   private readonly waits = new Map<string, Wait>();
   private readonly timer: NodeJS.Timeout;
+  private readonly redis: RedisWithWaitReport;
+  private readonly key: string;
+  private readonly indexKey: string;
   private published = false;
 
   constructor(
-    private readonly redis: Redis,
-    /** The key this process reports under, e.g. `fm:waits:sequencer-4242`. */
-    private readonly key: string,
+    redis: Redis,
+    keys: Keys,
+    /** The name this process reports under, e.g. `sequencer-vm-4242`. */
+    private readonly processName: string,
     private readonly logger: Logger,
   ) {
+    redis.defineCommand('fmReportWaits', { numberOfKeys: 2, lua: REPORT_LUA });
+    this.redis = redis as RedisWithWaitReport;
+    this.key = keys.waits(processName);
+    this.indexKey = keys.waitingProcesses;
     this.timer = setInterval(() => this.tick(), PUBLISH_EVERY_MS);
     this.timer.unref();
   }
@@ -90,7 +120,7 @@ export class WaitReport {
 
   close(): void {
     clearInterval(this.timer);
-    if (this.published) void this.redis.del(this.key).catch(() => undefined);
+    if (this.published) void this.withdraw().catch(() => undefined);
   }
 
   private tick(): void {
@@ -104,7 +134,13 @@ export class WaitReport {
     if (shown.length === 0 && !this.published) return;
     this.published = shown.length > 0;
     // Redis may be what is waited for: the report is best effort, the log line is not.
-    const write = shown.length > 0 ? this.redis.set(this.key, JSON.stringify(shown), 'PX', REPORT_TTL_MS) : this.redis.del(this.key);
+    const write = shown.length > 0
+      ? this.redis.fmReportWaits(this.key, this.indexKey, JSON.stringify(shown), this.processName, REPORT_TTL_MS)
+      : this.withdraw();
     void write.catch(() => undefined);
+  }
+
+  private withdraw(): Promise<unknown> {
+    return this.redis.multi().del(this.key).zrem(this.indexKey, this.processName).exec();
   }
 }

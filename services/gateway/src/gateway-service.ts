@@ -22,7 +22,7 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
   // gateway does it itself, a chunk per command, before it reads back what it missed.
   const subscriber = connectRedis(config.redisUrl, `gateway-${gatewayId}-subscriber`, logger, { autoResubscribe: false });
   const rejections = new RejectionLog(redis, keys.rejected, 'gateway', logger);
-  const waits = new WaitReport(redis, keys.waits(`gateway-${gatewayId}`), logger);
+  const waits = new WaitReport(redis, keys, `gateway-${gatewayId}`, logger);
   const gateway = new Gateway(subscriber, redis, keys, gatewayId, config.gateway, { rejections, waits }, logger);
   // A cluster worker is handed its clients by the primary, which holds the port (client-dispatcher.ts).
   let port = config.clientPort;

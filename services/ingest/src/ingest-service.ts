@@ -15,7 +15,7 @@ export async function startIngestService(config: Config, logger: Logger): Promis
   const redis = connectRedis(config.redisUrl, 'ingest', logger);
   await ensureSequencerGroup(redis, keys);
   const rejections = new RejectionLog(redis, keys.rejected, 'ingest', logger);
-  const waits = new WaitReport(redis, keys.waits(processName('ingest')), logger);
+  const waits = new WaitReport(redis, keys, processName('ingest'), logger);
   const ingest = new EventIngest(redis, keys, config.ingest, rejections, logger, waits);
   const port = await ingest.listen(config.listenHost, config.eventPort);
   const stopCounters = logCountersEvery(ingest.counters, config.metricsIntervalMs, logger);

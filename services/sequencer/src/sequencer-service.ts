@@ -35,7 +35,7 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
   const keys = keysFor(config.keyPrefix);
   const redis = connectRedis(config.redisUrl, 'sequencer-lease', logger);
   const lease = new LeaderLease(redis, keys.sequencerLease, LEASE_TTL_MS);
-  const waits = new WaitReport(redis, keys.waits(processName('sequencer')), logger);
+  const waits = new WaitReport(redis, keys, processName('sequencer'), logger);
   const trimJob = new TrimJob(redis, keys, config.sequencer.trimIntervalMs, logger);
   await trimJob.start();
   let closing = false;

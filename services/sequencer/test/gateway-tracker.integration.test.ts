@@ -36,7 +36,7 @@ async function startTracker(keys: Keys): Promise<Router> {
 /** A gateway's heartbeat, as the gateway sends it. */
 async function heartbeat(keys: Keys, gatewayId: string): Promise<void> {
   const connection = testRedis();
-  const waits = new WaitReport(connection, keys.waits(gatewayId), silentLogger);
+  const waits = new WaitReport(connection, keys, gatewayId, silentLogger);
   const presence = new GatewayPresence(connection, keys, gatewayId, waits);
   const idle = { clients: 0, unsentBytes: 0, notificationsWritten: 0 };
   const reporter = new ProgressReporter(connection, keys, gatewayId, presence, NO_TIMER_MS, NO_TIMER_MS, waits, () => idle);

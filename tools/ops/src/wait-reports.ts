@@ -6,23 +6,13 @@ export interface ProcessWait extends ReportedWait {
   readonly process: string;
 }
 
-/** Every process's current waits, by process name. */
+/** Every process's current waits, by process name; a process listed whose report has expired waits for nothing. */
 export async function readWaitReports(redis: Redis, keys: Keys): Promise<ProcessWait[]> {
-  const waitKeys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', keys.waitsPattern, 'COUNT', 1000);
-    cursor = next;
-    waitKeys.push(...found);
-  } while (cursor !== '0');
-  if (waitKeys.length === 0) return [];
-  waitKeys.sort();
-  const reports = await redis.mget(waitKeys);
-  const processPrefix = keys.waits('');
-  return waitKeys.flatMap((key, index) => {
+  const processes = (await redis.zrange(keys.waitingProcesses, '0', '-1')).sort();
+  if (processes.length === 0) return [];
+  const reports = await redis.mget(processes.map((process) => keys.waits(process)));
+  return processes.flatMap((process, index) => {
     const report = reports[index];
-    if (!report) return [];
-    const process = key.slice(processPrefix.length);
-    return (JSON.parse(report) as ReportedWait[]).map((wait) => ({ process, ...wait }));
+    return report ? (JSON.parse(report) as ReportedWait[]).map((wait) => ({ process, ...wait })) : [];
   });
 }

@@ -46,7 +46,7 @@ export class PresenceStack {
     const redis = connectRedis(TEST_REDIS_URL, `${name}-commands`, silentLogger, options);
     const subscriber = connectRedis(TEST_REDIS_URL, `${name}-subscriber`, silentLogger, options);
     const listener = testRedis();
-    const waits = new WaitReport(redis, keys.waits(name), silentLogger);
+    const waits = new WaitReport(redis, keys, name, silentLogger);
     const stack = new PresenceStack(keys, redis, subscriber, listener, waits, prefix, `${name}-gateway`);
     listener.on('message', (_channel: string, message: string) => {
       const event = decodeGatewayEvent(message);

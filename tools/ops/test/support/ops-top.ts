@@ -17,6 +17,7 @@ export async function writeStackKeys(redis: Redis, keys: Keys): Promise<void> {
   await redis.hset(keys.gateways, 'gw-1', nowMs);
   await redis.set(keys.gatewayLoad('gw-1'), `${nowMs} 5 0 12`, 'PX', 60_000);
   await redis.set(keys.waits('sequencer-vm-2'), JSON.stringify([{ what: 'the lease (standing by)', since: '', forMs: 9000 }]), 'PX', 60_000);
+  await redis.zadd(keys.waitingProcesses, nowMs, 'sequencer-vm-2');
 }
 
 /** `ops top` as a child process with pipes for its output; `kill` it when done. */
