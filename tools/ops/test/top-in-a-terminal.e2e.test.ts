@@ -1,6 +1,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keysFor } from '@follower-maze/shared';
 import { deletePrefix, eventually, TEST_REDIS_URL, testRedis, uniquePrefix } from '../../../test/support/redis-fixture.ts';
@@ -8,11 +11,11 @@ import { OPS_MAIN, writeStackKeys } from './support/ops-top.ts';
 
 /**
  * `ops top` on a real terminal: a detached tmux session of a given size runs it, the test
- * reads the pane and types keys. tmux runs on a server of its own (`-L`), without any
- * user configuration.
+ * reads the pane and types keys. tmux runs on a server of its own, its socket in a
+ * directory of the test's, without any user configuration.
  */
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const TMUX_SERVER = `fm-top-test-${process.pid}`;
+const TMUX_DIR = mkdtempSync(join(tmpdir(), 'fm-top-tmux-'));
 const COLUMNS = 60;
 const ROWS = 20;
 const redis = testRedis();
@@ -23,10 +26,11 @@ after(() => {
   } catch {
     // No session left, no server.
   }
+  rmSync(TMUX_DIR, { recursive: true, force: true });
 });
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', TMUX_SERVER, '-f', '/dev/null', ...args], {
+  return execFileSync('tmux', ['-S', join(TMUX_DIR, 'socket'), '-f', '/dev/null', ...args], {
     encoding: 'utf8', env: { ...process.env, TERM: process.env['TERM'] ?? 'xterm' },
   });
 }
