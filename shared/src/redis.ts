@@ -45,6 +45,7 @@ const refusedCredentials = new WeakMap<Logger, ThrottledWarning>();
 export function watchRedisErrors(redis: Redis, name: string, logger: Logger): void {
   const warning = new ThrottledWarning(logger, 'redis connection error');
   redis.on('error', (error: Error) => {
+    hideCredentials(error);
     if (!isCredentialsRefusal(error)) {
       warning.warn({ connection: name, err: error.message });
       return;
@@ -55,6 +56,21 @@ export function watchRedisErrors(redis: Redis, name: string, logger: Logger): vo
     refusedCredentials.get(logger)!.warn({ redis: redisAddress(redis), err: error.message });
   });
   redis.on('reconnecting', () => logger.debug({ connection: name }, 'redis reconnecting'));
+}
+
+/** Commands whose arguments hold the password. */
+const CREDENTIALS_COMMANDS = new Set(['auth', 'hello']);
+
+/**
+ * ioredis attaches the failed command to its error (`command: { name, args }`), so a
+ * refused HELLO or AUTH carries the password to whatever prints the error: a logger, or
+ * BullMQ, which prints with console.error an error event no listener takes. Its arguments
+ * are blanked here, as the connection reports the error, before the same error object
+ * rejects the commands that waited for the connection.
+ */
+export function hideCredentials(error: Error): void {
+  const command = (error as { command?: { name?: unknown; args?: unknown[] } }).command;
+  if (command && CREDENTIALS_COMMANDS.has(String(command.name).toLowerCase())) command.args = [HIDDEN_PASSWORD];
 }
 
 /** A wrong password or user (WRONGPASS), none where Redis wants one (NOAUTH), or a Redis before 6 refusing it. */

@@ -1,7 +1,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
-  closeWithin, isCredentialsRefusal, keysFor, OPERATIONS_QUEUE, redisTlsOptions,
+  closeWithin, hideCredentials, isCredentialsRefusal, keysFor, OPERATIONS_QUEUE, redisTlsOptions,
   type Keys, type Operation, type RedisTarget, type ReportedWait, type ResetRequest,
 } from '@follower-maze/shared';
 
@@ -15,7 +15,7 @@ const CLOSE_LIMIT_MS = 1000;
  */
 function clientConnection(target: RedisTarget, maxRetriesPerRequest: number | null): Redis {
   const redis = new Redis(target.redisUrl, { maxRetriesPerRequest, ...redisTlsOptions(target) });
-  redis.on('error', () => undefined);
+  redis.on('error', hideCredentials);
   return redis;
 }
 
