@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.ts';
@@ -64,10 +64,15 @@ test('REDIS_URL: redis:// or rediss://, and an error never repeats its value (it
 });
 
 test('REDIS_TLS_CA_FILE: read once at start-up, only with rediss://', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'fm-config-')), 'ca.pem');
-  writeFileSync(file, '-----BEGIN CERTIFICATE-----\n...\n');
-  const config = loadConfig({ REDIS_URL: 'rediss://127.0.0.1:6380', REDIS_TLS_CA_FILE: file }, []);
-  assert.equal(config.redisTlsCa, '-----BEGIN CERTIFICATE-----\n...\n');
-  assert.throws(() => loadConfig({ REDIS_URL: 'rediss://127.0.0.1:6380', REDIS_TLS_CA_FILE: `${file}.missing` }, []), /REDIS_TLS_CA_FILE.*cannot be read.*ENOENT/s);
-  assert.throws(() => loadConfig({ REDIS_TLS_CA_FILE: file }, []), /REDIS_TLS_CA_FILE is set, so REDIS_URL must be a TLS one, for example rediss:\/\//);
+  const dir = mkdtempSync(join(tmpdir(), 'fm-config-'));
+  const file = join(dir, 'ca.pem');
+  try {
+    writeFileSync(file, '-----BEGIN CERTIFICATE-----\n...\n');
+    const config = loadConfig({ REDIS_URL: 'rediss://127.0.0.1:6380', REDIS_TLS_CA_FILE: file }, []);
+    assert.equal(config.redisTlsCa, '-----BEGIN CERTIFICATE-----\n...\n');
+    assert.throws(() => loadConfig({ REDIS_URL: 'rediss://127.0.0.1:6380', REDIS_TLS_CA_FILE: `${file}.missing` }, []), /REDIS_TLS_CA_FILE.*cannot be read.*ENOENT/s);
+    assert.throws(() => loadConfig({ REDIS_TLS_CA_FILE: file }, []), /REDIS_TLS_CA_FILE is set, so REDIS_URL must be a TLS one, for example rediss:\/\//);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
