@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../tools/stack/src/free-ports.ts';
@@ -31,6 +31,8 @@ test('npm start: its private Redis gets a generated password, that no log line o
     ...inherited, STACK_DATA_DIR: dataDir, STACK_REDIS_PORT: String(redisPort), EVENT_PORT: String(eventPort),
     CLIENT_PORT: String(clientPort), KEY_PREFIX, SEQUENCERS: '1', LOG_LEVEL: 'info',
   };
+  // As an earlier version (or a umask of 022) left it: readable by everyone.
+  mkdirSync(join(dataDir, 'appendonlydir'), { recursive: true, mode: 0o755 });
   const stack = CapturedProcess.start('tools/stack/src/main.ts', [], env);
   const outputs: { name: string; output: string }[] = [];
   try {

@@ -13,6 +13,8 @@ const OWNER_ONLY_DIRECTORY = 0o700;
 const OWNER_ONLY_FILE = 0o600;
 /** The mask redis-server runs with, so that every file it writes is its owner's only. */
 const OWNER_ONLY_UMASK = 0o077;
+/** What redis-server keeps in its directory: the append-only files (Redis 7), or the one file of Redis 6. */
+const APPEND_ONLY_ENTRIES = ['appendonlydir', 'appendonly.aof'];
 
 export interface RedisServerOptions {
   readonly port: number;
@@ -103,14 +105,20 @@ async function waitForPing(url: string): Promise<void> {
 
 /**
  * Creates the directory, or takes away from group and others what an earlier version (or
- * the umask) let them read: the directory itself, and what redis-server keeps in it.
+ * the umask) let them read: the directory itself, and redis-server's files in it. Only
+ * those: STACK_DATA_DIR may name a directory that holds other things too.
  */
 function restrictToOwner(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: OWNER_ONLY_DIRECTORY });
   chmodSync(dir, OWNER_ONLY_DIRECTORY);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!APPEND_ONLY_ENTRIES.includes(entry.name)) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) restrictToOwner(path);
-    else chmodSync(path, OWNER_ONLY_FILE);
+    if (!entry.isDirectory()) {
+      chmodSync(path, OWNER_ONLY_FILE);
+      continue;
+    }
+    chmodSync(path, OWNER_ONLY_DIRECTORY);
+    for (const file of readdirSync(path)) chmodSync(join(path, file), OWNER_ONLY_FILE);
   }
 }
