@@ -1,16 +1,33 @@
 import { readFileSync } from 'node:fs';
 import envVar from 'env-var';
+import { LOOPBACK_ADDRESSES, parseAddressList, type AddressRange } from './address-allow-list.ts';
+import { checkKeyPrefix } from './keys.ts';
 
 /**
  * Every setting of every service, parsed once at start-up into a frozen object.
  * Each service reads only the part it needs; one table in the README lists them all.
  */
 export interface Config {
-  /** Redis that holds the stream, the follow graph, presence and pub/sub. Default `redis://127.0.0.1:6379`. */
+  /**
+   * Redis that holds the stream, the follow graph, presence and pub/sub: `redis://` or,
+   * for TLS, `rediss://`, with a user and password when Redis wants them
+   * (`rediss://fm:secret@redis.example:6380`). Default `redis://127.0.0.1:6379`. It holds
+   * the password: log or print it only through `redactUrl`.
+   */
   readonly redisUrl: string;
-  /** Prefix of every Redis key and channel, so deployments and test runs can share one Redis. Default `fm`. */
+  /**
+   * Certificates (PEM) of the authority that signed Redis's TLS certificate, read from the
+   * file REDIS_TLS_CA_FILE names, for a Redis whose certificate no public authority signed.
+   * Only with `rediss://`. Default: unset, the system's authorities.
+   */
+  readonly redisTlsCa: string | undefined;
+  /** Prefix of every Redis key and channel, so deployments and test runs can share one Redis; see `checkKeyPrefix`. Default `fm`. */
   readonly keyPrefix: string;
-  /** Address the TCP servers bind to. Default `0.0.0.0`. */
+  /**
+   * Address the TCP servers bind to. Default `127.0.0.1`: nothing is reachable from other
+   * machines until an operator says so (`0.0.0.0`, or one interface's address); the image
+   * sets `0.0.0.0`, since inside a container only the published ports are reachable.
+   */
   readonly listenHost: string;
   /** Port of the event source (ingest). Default 9090. */
   readonly eventPort: number;
@@ -38,6 +55,14 @@ export interface IngestConfig {
   readonly maxUnreadEntries: number;
   /** Event source connections at a time; more are refused. Above 1 only for a source sharded over several connections. Default 1. */
   readonly maxSources: number;
+  /**
+   * Addresses and networks (CIDR, IPv4 or IPv6) that may connect to the event port, from
+   * EVENT_SOURCE_ALLOW; a connection from anywhere else is closed at once, counted, logged
+   * and recorded. Whoever can send events decides every user's notifications. Default the
+   * loopback addresses (`127.0.0.0/8,::1`): a source on another machine needs both
+   * LISTEN_HOST and this.
+   */
+  readonly allowedSources: readonly AddressRange[];
 }
 
 export interface SequencerConfig {
@@ -147,17 +172,18 @@ export function loadConfig(
 ): Config {
   const file = configFileFromArgs(argv);
   const classic = file ? readClassicConfig(file) : {};
-  const env = envVar.from<NodeJS.ProcessEnv, Record<string, never>>({
+  const env = envVar.from<NodeJS.ProcessEnv, typeof accessors>({
     ...(classic.eventListenerPort !== undefined && { EVENT_PORT: String(classic.eventListenerPort) }),
     ...(classic.clientListenerPort !== undefined && { CLIENT_PORT: String(classic.clientListenerPort) }),
     ...environment,
-  });
+  }, accessors);
   const int = (name: string, fallback: number, example: string) =>
     env.get(name).default(String(fallback)).example(example).asIntPositive();
   const config: Config = {
-    redisUrl: env.get('REDIS_URL').default('redis://127.0.0.1:6379').example('redis://127.0.0.1:6379/0').asUrlString(),
-    keyPrefix: env.get('KEY_PREFIX').default('fm').example('fm').asString(),
-    listenHost: env.get('LISTEN_HOST').default('0.0.0.0').example('127.0.0.1').asString(),
+    redisUrl: env.get('REDIS_URL').default('redis://127.0.0.1:6379').example('rediss://fm:password@redis.example:6380/0').asRedisUrl(),
+    redisTlsCa: env.get('REDIS_TLS_CA_FILE').example('/etc/follower-maze/redis-ca.pem').asFileText(),
+    keyPrefix: env.get('KEY_PREFIX').default('fm').example('fm').asKeyPrefix(),
+    listenHost: env.get('LISTEN_HOST').default('127.0.0.1').example('0.0.0.0').asString(),
     eventPort: env.get('EVENT_PORT').default('9090').example('9090').asPortNumber(),
     clientPort: env.get('CLIENT_PORT').default('9099').example('9099').asPortNumber(),
     logLevel: env.get('LOG_LEVEL').default('info').example('debug')
@@ -170,6 +196,7 @@ export function loadConfig(
       maxAppendsInFlight: int('INGEST_MAX_APPENDS_IN_FLIGHT', 4, '4'),
       maxUnreadEntries: int('INGEST_MAX_UNREAD_ENTRIES', 20, '20'),
       maxSources: int('INGEST_MAX_SOURCES', 1, '1'),
+      allowedSources: env.get('EVENT_SOURCE_ALLOW').default(LOOPBACK_ADDRESSES).example('127.0.0.1,10.0.0.0/8,fd00::/8').asAddressList(),
     },
     sequencer: {
       readEntries: int('SEQUENCER_READ_ENTRIES', 20, '20'),
@@ -194,8 +221,36 @@ export function loadConfig(
       heartbeatIntervalMs: int('GATEWAY_HEARTBEAT_INTERVAL_MS', 1000, '1000'),
     },
   };
+  if (config.redisTlsCa !== undefined && !config.redisUrl.startsWith('rediss://')) {
+    throw new Error('REDIS_TLS_CA_FILE is set, so REDIS_URL must be a TLS one, for example rediss://fm:password@redis.example:6380');
+  }
   return deepFreeze(config);
 }
+
+/**
+ * A `redis://` or `rediss://` URL. The messages never repeat the value: it may hold a password.
+ */
+function asRedisUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error('should be a URL (its value is not repeated here: it may hold a password)');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('should start with redis:// or, for TLS, rediss://');
+  return value;
+}
+
+function asFileText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`names a file that cannot be read (${(error as Error).message})`);
+  }
+}
+
+/** The accessors of our own settings' kinds, beside env-var's: their errors are reported like env-var's own. */
+const accessors = { asRedisUrl, asKeyPrefix: checkKeyPrefix, asAddressList: parseAddressList, asFileText };
 
 function deepFreeze<T extends object>(value: T): T {
   for (const child of Object.values(value)) {

@@ -8,6 +8,8 @@ export * from './line-splitter.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './redis.ts';
+export * from './redact-url.ts';
+export * from './address-allow-list.ts';
 export * from './rejection-log.ts';
 export * from './service-runner.ts';
 export * from './event-stream.ts';

@@ -49,6 +49,27 @@ export interface Keys {
   readonly skipped: string;
 }
 
+/**
+ * What KEY_PREFIX may be: 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter
+ * or digit, or such a name inside one pair of braces (`{fm}`). The prefix ends up in SCAN
+ * MATCH patterns (`<prefix>:waits:*`, `<prefix>:followers:<epoch>:*`, which decide what
+ * `ops reset` deletes), so it holds no glob character (`*`, `?`, `[`, `]`, `\`), and no `:`:
+ * a prefix with one could be another deployment's prefix followed by a key's own parts
+ * (`fm:followers:0` holds keys that `fm`'s graph pattern matches). Without `:`, one
+ * deployment's patterns never match another's keys. The braces are a Redis Cluster hash
+ * tag: `{fm}:events` and every other key of the deployment hash to one slot.
+ */
+const KEY_PREFIX_GRAMMAR = /^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}|\{[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\})$/;
+
+/** Returns the prefix if it follows the grammar above; otherwise throws, saying what it may be. */
+export function checkKeyPrefix(prefix: string): string {
+  if (KEY_PREFIX_GRAMMAR.test(prefix)) return prefix;
+  throw new Error(
+    "must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit, or such a name in braces " +
+      "for a Redis Cluster hash tag ({fm}); no ':' and no glob character ('*', '?', '[', ']', '\\'), since it ends up in SCAN MATCH patterns",
+  );
+}
+
 export function keysFor(prefix: string): Keys {
   return Object.freeze({
     events: `${prefix}:events`,

@@ -1,34 +1,88 @@
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.ts';
+import { HIDDEN_PASSWORD } from './redact-url.ts';
 import { ThrottledWarning } from './throttled-warning.ts';
 
 /** Longest pause between two reconnection attempts. */
 const MAX_RECONNECT_DELAY_MS = 2000;
 
+/** Where Redis is and how to trust its TLS certificate: REDIS_URL and REDIS_TLS_CA_FILE's certificates (a `Config` is one). */
+export interface RedisTarget {
+  readonly redisUrl: string;
+  readonly redisTlsCa?: string | undefined;
+}
+
+/** The options that make a connection to the target trust the authority of REDIS_TLS_CA_FILE, when one is given. */
+export function redisTlsOptions(target: RedisTarget): RedisOptions {
+  return target.redisTlsCa === undefined ? {} : { tls: { ca: target.redisTlsCa } };
+}
+
 /**
  * A Redis connection that retries forever with backoff (commands wait in its queue
  * while it reconnects) and logs its troubles without crashing the process.
  */
-export function connectRedis(url: string, name: string, logger: Logger, options: RedisOptions = {}): Redis {
-  const redis = new Redis(url, {
+export function connectRedis(target: RedisTarget, name: string, logger: Logger, options: RedisOptions = {}): Redis {
+  const redis = new Redis(target.redisUrl, {
     connectionName: name,
     maxRetriesPerRequest: null,
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+    ...redisTlsOptions(target),
     ...options,
   });
   watchRedisErrors(redis, name, logger);
   return redis;
 }
 
+/** Refused credentials, one warning per process and interval however many connections are refused. */
+const refusedCredentials = new WeakMap<Logger, ThrottledWarning>();
+
 /**
  * Logs a connection's troubles, one line per interval however long an outage lasts.
  * Every connection needs it, duplicates too (they do not inherit listeners): ioredis
- * prints a raw stack trace for an error nobody listens to.
+ * prints a raw stack trace for an error nobody listens to. Refused credentials get a
+ * line of their own that names REDIS_URL without its password.
  */
 export function watchRedisErrors(redis: Redis, name: string, logger: Logger): void {
   const warning = new ThrottledWarning(logger, 'redis connection error');
-  redis.on('error', (error: Error) => warning.warn({ connection: name, err: error.message }));
+  redis.on('error', (error: Error) => {
+    hideCredentials(error);
+    if (!isCredentialsRefusal(error)) {
+      warning.warn({ connection: name, err: error.message });
+      return;
+    }
+    if (!refusedCredentials.has(logger)) {
+      refusedCredentials.set(logger, new ThrottledWarning(logger, 'Redis refused the credentials in REDIS_URL: check its user and password'));
+    }
+    refusedCredentials.get(logger)!.warn({ redis: redisAddress(redis), err: error.message });
+  });
   redis.on('reconnecting', () => logger.debug({ connection: name }, 'redis reconnecting'));
+}
+
+/** Commands whose arguments hold the password. */
+const CREDENTIALS_COMMANDS = new Set(['auth', 'hello']);
+
+/**
+ * ioredis attaches the failed command to its error (`command: { name, args }`), so a
+ * refused HELLO or AUTH carries the password to whatever prints the error: a logger, or
+ * BullMQ, which prints with console.error an error event no listener takes. Its arguments
+ * are blanked here, as the connection reports the error, before the same error object
+ * rejects the commands that waited for the connection.
+ */
+export function hideCredentials(error: Error): void {
+  const command = (error as { command?: { name?: unknown; args?: unknown[] } }).command;
+  if (command && CREDENTIALS_COMMANDS.has(String(command.name).toLowerCase())) command.args = [HIDDEN_PASSWORD];
+}
+
+/** A wrong password or user (WRONGPASS), none where Redis wants one (NOAUTH), or a Redis before 6 refusing it. */
+export function isCredentialsRefusal(error: Error): boolean {
+  return /^(WRONGPASS|NOAUTH)\b|^ERR invalid password/.test(error.message);
+}
+
+/** The connection's Redis as a URL that may be shown: its password, if any, as `***`. */
+export function redisAddress(redis: Redis): string {
+  const { host, port, username, password, db, tls } = redis.options;
+  const credentials = username || password ? `${username ?? ''}${password ? `:${HIDDEN_PASSWORD}` : ''}@` : '';
+  return `${tls ? 'rediss' : 'redis'}://${credentials}${host}:${port}${db ? `/${db}` : ''}`;
 }
 
 /** Closes a connection politely, or drops it when Redis is not there to answer. */

@@ -59,7 +59,7 @@ test('a reconnecting event source continues the sequence; duplicates are dropped
     assert.equal(duplicates.length, 100);
   });
 
-  const reset = (await requestOperation(fixture.redisUrl, fixture.keyPrefix, 'reset', 20_000)) as { epoch: number };
+  const reset = (await requestOperation({ redisUrl: fixture.redisUrl }, fixture.keyPrefix, 'reset', 20_000)) as { epoch: number };
   assert.equal(reset.epoch, 1);
   assert.equal(await fixture.redis.exists(`${keys.followersPrefix(0)}2`), 0, 'the old epoch\'s follow graph is gone');
   assert.equal(await fixture.redis.hget(keys.position, 'nextSeq'), '1');

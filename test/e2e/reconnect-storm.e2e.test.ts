@@ -93,8 +93,8 @@ test(`a gateway worker holding ${VICTIMS} clients is killed: they reconnect thro
   await sendEvents(stack.eventPort, ['1|B']);
   await receivedAtLeast([...victimClients, ...survivorClients], () => '1|B\r\n', 'the first broadcast');
 
-  listener = fork(JOIN_LISTENER, [stack.redisUrl, keys.gatewayEvents], {
-    execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced',
+  listener = fork(JOIN_LISTENER, [keys.gatewayEvents], {
+    env: { ...process.env, REDIS_URL: stack.redisUrl }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced',
   });
   await nextMessage(listener, 'ready');
 

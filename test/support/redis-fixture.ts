@@ -9,9 +9,9 @@ export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.
 
 export const silentLogger: Logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
 
-/** A key prefix of its own for each test, so tests can share one Redis. */
+/** A key prefix of its own for each test, so tests can share one Redis; within KEY_PREFIX's grammar (no ':', 64 characters at most). */
 export function uniquePrefix(name: string): string {
-  return `fmtest:${name}:${randomBytes(4).toString('hex')}`;
+  return `fmtest-${name.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 48)}-${randomBytes(4).toString('hex')}`;
 }
 
 /** A configuration for in-process services: own prefix, ephemeral ports, quiet logs. */

@@ -122,7 +122,9 @@ export class SeveralHostsStack {
       redisPort: 0,
       dataDir: '',
       env: {
-        KEY_PREFIX: keyPrefix, EVENT_PORT: String(EVENT_PORT), LOG_LEVEL: 'info', SEQUENCER_TRIM_INTERVAL_MS: '500', ...options.env,
+        KEY_PREFIX: keyPrefix, EVENT_PORT: String(EVENT_PORT), LOG_LEVEL: 'info', SEQUENCER_TRIM_INTERVAL_MS: '500',
+        // The checker's host sends the events; the test's own address only probes the port.
+        EVENT_SOURCE_ALLOW: `${network.address('client')},${network.controlAddress}`, ...options.env,
       },
       gatewayPorts: GATEWAY_PORTS,
       sequencers: 2,

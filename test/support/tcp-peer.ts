@@ -12,10 +12,14 @@ export class TcpPeer {
     socket.on('error', () => undefined);
   }
 
-  /** `localPort`: connect from that port of 127.0.0.1 instead of one the kernel picks. */
-  static open(port: number, localPort?: number): Promise<TcpPeer> {
+  /**
+   * `localPort`: connect from that port of 127.0.0.1 instead of one the kernel picks;
+   * `from`: connect to `host` from `localAddress` (another loopback address, `::1`).
+   */
+  static open(port: number, localPort?: number, from?: { readonly host: string; readonly localAddress: string }): Promise<TcpPeer> {
+    const { host, localAddress } = from ?? { host: '127.0.0.1', localAddress: '127.0.0.1' };
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: '127.0.0.1', ...(localPort && { localAddress: '127.0.0.1', localPort }) }, () => resolve(new TcpPeer(socket)));
+      const socket = connect({ port, host, ...((localPort || from) && { localAddress }), ...(localPort && { localPort }) }, () => resolve(new TcpPeer(socket)));
       socket.once('error', reject);
     });
   }

@@ -17,10 +17,10 @@ export interface GatewayService {
 export async function startGatewayService(config: Config, logger: Logger): Promise<GatewayService> {
   const keys = keysFor(config.keyPrefix);
   const gatewayId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const redis = connectRedis(config.redisUrl, `gateway-${gatewayId}`, logger);
+  const redis = connectRedis(config, `gateway-${gatewayId}`, logger);
   // ioredis would resubscribe after a reconnect with one SUBSCRIBE naming every channel; the
   // gateway does it itself, a chunk per command, before it reads back what it missed.
-  const subscriber = connectRedis(config.redisUrl, `gateway-${gatewayId}-subscriber`, logger, { autoResubscribe: false });
+  const subscriber = connectRedis(config, `gateway-${gatewayId}-subscriber`, logger, { autoResubscribe: false });
   const rejections = new RejectionLog(redis, keys.rejected, 'gateway', logger);
   const waits = new WaitReport(redis, keys, `gateway-${gatewayId}`, logger);
   const gateway = new Gateway(subscriber, redis, keys, gatewayId, config.gateway, { rejections, waits }, logger);

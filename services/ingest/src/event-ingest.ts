@@ -1,17 +1,19 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
-  Counters, listenOn, parseEvent, ThrottledWarning, type IngestConfig, type Keys, type Logger, type RejectionLog, type WaitReport,
+  Counters, formatAddressList, isAddressAllowed, listenOn, parseEvent, ThrottledWarning,
+  type IngestConfig, type Keys, type Logger, type RejectionLog, type WaitReport,
 } from '@follower-maze/shared';
 import { SourceConnection, type SourceListener } from './source-connection.ts';
 import { SourceGate } from './source-gate.ts';
 import { StreamAppender } from './stream-appender.ts';
 
 export type IngestCounter =
-  | 'sourcesConnected' | 'sourcesRefused' | 'probes' | 'eventsAccepted' | 'eventsRejected' | 'pauses' | 'appendErrors';
+  | 'sourcesConnected' | 'sourcesRefused' | 'sourcesNotAllowed' | 'probes' | 'eventsAccepted' | 'eventsRejected' | 'pauses' | 'appendErrors';
 
 /**
- * The TCP server for the event source: admits at most `maxSources` sources, validates
+ * The TCP server for the event source: closes connections from addresses outside
+ * EVENT_SOURCE_ALLOW at once, admits at most `maxSources` sources, validates
  * each of their lines against the event grammar, and hands accepted lines, untouched, to
  * the stream appender. Reading stops while the appender reports back-pressure.
  */
@@ -22,6 +24,7 @@ export class EventIngest implements SourceListener {
   private readonly gate: SourceGate;
   private readonly appender: StreamAppender;
   private readonly refusals: ThrottledWarning;
+  private readonly notAllowed: ThrottledWarning;
   private paused = false;
 
   constructor(
@@ -36,6 +39,7 @@ export class EventIngest implements SourceListener {
     this.appender = new StreamAppender(redis, keys, config, (paused) => this.setPaused(paused), () => this.counters.add('appendErrors'), waits);
     this.gate = new SourceGate(config.maxSources);
     this.refusals = new ThrottledWarning(logger, 'event source refused: as many sources as INGEST_MAX_SOURCES are connected');
+    this.notAllowed = new ThrottledWarning(logger, 'event source refused: its address is not in EVENT_SOURCE_ALLOW');
     // Half-open allowed: a source that sends its last event and shuts down its side while
     // it waits for the slot must keep its socket, and so its events, until it is admitted.
     this.server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
@@ -100,8 +104,22 @@ export class EventIngest implements SourceListener {
   }
 
   private accept(socket: Socket): void {
+    if (!isAddressAllowed(this.config.allowedSources, socket.remoteAddress)) {
+      this.refuseAddress(socket);
+      return;
+    }
     const connection = new SourceConnection(socket, this.gate, this, this.logger, this.config.maxLineBytes, !this.paused);
     this.connections.add(connection);
+  }
+
+  /** Before it can send a byte: whoever sends events decides what every user is told. */
+  private refuseAddress(socket: Socket): void {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.on('error', () => undefined);
+    socket.destroy();
+    this.counters.add('sourcesNotAllowed');
+    this.notAllowed.warn({ remote, allowed: formatAddressList(this.config.allowedSources) });
+    this.rejections.record('event source: refused, its address is not in EVENT_SOURCE_ALLOW', remote);
   }
 
   private setPaused(paused: boolean): void {

@@ -12,7 +12,7 @@ export interface IngestService {
 /** Wires the ingest service to Redis and its port; `main.ts` runs it as a process, tests in-process. */
 export async function startIngestService(config: Config, logger: Logger): Promise<IngestService> {
   const keys = keysFor(config.keyPrefix);
-  const redis = connectRedis(config.redisUrl, 'ingest', logger);
+  const redis = connectRedis(config, 'ingest', logger);
   await ensureSequencerGroup(redis, keys);
   const rejections = new RejectionLog(redis, keys.rejected, 'ingest', logger);
   const waits = new WaitReport(redis, keys, processName('ingest'), logger);

@@ -36,8 +36,8 @@ async function start(name: string, env: NodeJS.ProcessEnv = {}) {
     await service.close();
     await deletePrefix(redis, prefix);
   });
-  const open = async () => {
-    const peer = await TcpPeer.open(service.port);
+  const open = async (from?: { host: string; localAddress: string }) => {
+    const peer = await TcpPeer.open(service.port, undefined, from);
     peers.push(peer);
     return peer;
   };
@@ -75,6 +75,30 @@ test('a second source beside the first is refused, counted, logged and recorded 
   assert.match(rejected.reason, /^event source: refused/);
   assert.equal(logs.filter((line) => line.level === WARN && line.msg.startsWith('event source refused')).length, 1);
   assert.equal(first.closed, false);
+});
+
+test('only addresses in EVENT_SOURCE_ALLOW may send events, IPv4 ones also as a server on :: sees them; others are closed before they send, counted, logged and recorded', async () => {
+  const { service, keys, logs, open } = await start('ingest-allow', { LISTEN_HOST: '::', EVENT_SOURCE_ALLOW: '127.0.0.2, ::1', INGEST_MAX_SOURCES: '2' });
+  const outsider = await open({ host: '127.0.0.1', localAddress: '127.0.0.1' });
+  const outsiderPort = outsider.socket.localPort;
+  await eventually(() => assert.ok(outsider.closed, 'a connection from 127.0.0.1 is closed without a byte sent'));
+  const mapped = await open({ host: '127.0.0.1', localAddress: '127.0.0.2' });
+  const ipv6 = await open({ host: '::1', localAddress: '::1' });
+  await mapped.write('1|B\r\n');
+  await eventually(async () => assert.deepEqual(await streamLines(keys.events), ['1|B']));
+  await ipv6.write('2|B\r\n');
+  await eventually(async () => assert.deepEqual(await streamLines(keys.events), ['1|B', '2|B']));
+  assert.equal(service.ingest.counters.get('sourcesNotAllowed'), 1);
+  assert.equal(service.ingest.counters.get('sourcesConnected'), 2);
+  const rejected = await eventually(async () => {
+    const stored = (await redis.lrange(keys.rejected, 0, -1)).map((entry) => JSON.parse(entry) as { reason: string; input: string });
+    assert.equal(stored.length, 1);
+    return stored[0]!;
+  });
+  assert.deepEqual(rejected, { ...rejected, reason: 'event source: refused, its address is not in EVENT_SOURCE_ALLOW', input: `::ffff:127.0.0.1:${outsiderPort}` });
+  const warnings = logs.filter((line) => line.msg === 'event source refused: its address is not in EVENT_SOURCE_ALLOW');
+  assert.deepEqual(warnings.map((line) => [line.level, line['remote'], line['allowed']]), [[WARN, `::ffff:127.0.0.1:${outsiderPort}`, '127.0.0.2,::1']]);
+  assert.equal(mapped.closed || ipv6.closed, false);
 });
 
 test('refusals that come quickly are one warning line, every one counted', async () => {

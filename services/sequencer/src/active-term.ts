@@ -41,7 +41,7 @@ export class ActiveTerm {
 
   static async begin(config: Config, logger: Logger, token: string, waits: WaitReport): Promise<ActiveTerm> {
     const connections = ['sequencer', 'sequencer-reader', 'sequencer-subscriber', 'sequencer-jobs']
-      .map((name) => connectRedis(config.redisUrl, name, logger)) as [Redis, Redis, Redis, Redis];
+      .map((name) => connectRedis(config, name, logger)) as [Redis, Redis, Redis, Redis];
     try {
       return await ActiveTerm.load(config, logger, token, waits, connections);
     } catch (error) {

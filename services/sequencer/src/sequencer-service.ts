@@ -33,7 +33,7 @@ export interface SequencerService {
  */
 export async function startSequencerService(config: Config, logger: Logger): Promise<SequencerService> {
   const keys = keysFor(config.keyPrefix);
-  const redis = connectRedis(config.redisUrl, 'sequencer-lease', logger);
+  const redis = connectRedis(config, 'sequencer-lease', logger);
   const lease = new LeaderLease(redis, keys.sequencerLease, LEASE_TTL_MS);
   const waits = new WaitReport(redis, keys, processName('sequencer'), logger);
   const trimJob = new TrimJob(redis, keys, config.sequencer.trimIntervalMs, logger);

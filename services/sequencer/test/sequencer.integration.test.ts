@@ -287,12 +287,12 @@ test('waiting at a missing event is shown by ops status while it lasts; ops skip
   await append(keys.events, ['1|B', '2|B', '5|B', '6|P|2|1']);
   await eventually(async () => assert.equal(await committedNextSeq(keys), 3));
   const status = await eventually(async () => {
-    const shown = await readStatus(TEST_REDIS_URL, prefix);
+    const shown = await readStatus({ redisUrl: TEST_REDIS_URL }, prefix);
     assert.equal((shown['waiting'] as string[]).length, 1, 'ops status shows one wait');
     return shown;
   }, 5000, 100);
   assert.match((status['waiting'] as string[])[0]!, /^sequencer-.+: waiting for event 3 \(2 later events held\) since \S+ \(\d+ s\)$/);
-  const result = (await requestOperation(TEST_REDIS_URL, prefix, 'skip-gap', 10_000)) as { skipped: unknown; nextSeq: number };
+  const result = (await requestOperation({ redisUrl: TEST_REDIS_URL }, prefix, 'skip-gap', 10_000)) as { skipped: unknown; nextSeq: number };
   assert.deepEqual(result.skipped, { from: 3, to: 4, reason: 'operator' });
   assert.equal(await committedNextSeq(keys), 7);
   await eventually(() => assert.deepEqual(gateway.notifications(1), ['1|B', '2|B', '5|B', '6|P|2|1']));
@@ -303,7 +303,7 @@ test('waiting at a missing event is shown by ops status while it lasts; ops skip
   await eventually(async () => assert.equal(await committedNextSeq(keys), 8));
   assert.equal(sequencer.counters.get('duplicateEvents'), 1, 'a skipped event that arrives late is dropped');
   assert.equal(await sequencer.skipGap(), undefined, 'no gap: nothing skipped');
-  await eventually(async () => assert.deepEqual((await readStatus(TEST_REDIS_URL, prefix))['waiting'], [], 'nothing waited for'), 5000, 100);
+  await eventually(async () => assert.deepEqual((await readStatus({ redisUrl: TEST_REDIS_URL }, prefix))['waiting'], [], 'nothing waited for'), 5000, 100);
 });
 
 test('with SEQUENCER_GAP_TIMEOUT_MS the sequencer skips a gap by itself once it has lasted that long', async () => {

@@ -7,8 +7,8 @@ import { silentLogger } from '../../../test/support/redis-fixture.ts';
 
 test('close() settles a read waiting for a Redis that is away (ioredis\'s disconnect between reconnection attempts does not)', async () => {
   const [port] = await freePorts(1);
-  const redis = connectRedis(`redis://127.0.0.1:${port}`, 'test-reader', silentLogger);
-  const reader = new StreamReader(redis, keysFor('fmtest:reader'), 10, 'token', '0');
+  const redis = connectRedis({ redisUrl: `redis://127.0.0.1:${port}` }, 'test-reader', silentLogger);
+  const reader = new StreamReader(redis, keysFor('fmtest-reader'), 10, 'token', '0');
   const read = reader.read(1000);
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.notEqual(redis.status, 'ready', 'nothing listens: the connection keeps trying');

@@ -103,7 +103,7 @@ export class BenchRun {
       ]);
       sampler.start();
       await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: eventPort!, gateways: gatewayPorts.length });
-      const redis = (this.redis = connectRedis(stack.redisUrl, 'bench', this.logger));
+      const redis = (this.redis = connectRedis({ redisUrl: stack.redisUrl }, 'bench', this.logger));
       if (this.options.extraUsers > 0) {
         console.log(`  connecting ${formatCount(this.options.extraUsers)} extra online users`);
         this.crowd = await Crowd.connect(this.options.extraUsers, gatewayPorts);

@@ -32,7 +32,9 @@ export class JoinLatencyProbe {
   private constructor(private readonly listener: ChildProcess) {}
 
   static async start(redisUrl: string, keys: Keys): Promise<JoinLatencyProbe> {
-    const listener = fork(LISTENER, [redisUrl, keys.gatewayEvents], {
+    // The URL (with the private Redis's password) in the environment: every user of the machine can read a command line.
+    const listener = fork(LISTENER, [keys.gatewayEvents], {
+      env: { ...process.env, REDIS_URL: redisUrl },
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // A Map travels as it is.

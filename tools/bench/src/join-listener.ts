@@ -6,13 +6,14 @@ import { decodeGatewayEvent } from '@follower-maze/shared';
  * runs the verification's clients and is busy for hundreds of milliseconds while
  * thousands of them connect, so a join heard there would be timed that much late.
  *
- * argv: Redis URL, gateway-events channel. Sends 'ready' once subscribed; answers
+ * argv: gateway-events channel; REDIS_URL: the Redis. Sends 'ready' once subscribed; answers
  * 'report' with the first time each user's join was heard (ms, `performance.timeOrigin +
  * performance.now()`: this machine's clock, as the bench reads it) and exits.
  */
 export type HeardJoins = Map<number, number>;
 
-const [redisUrl, channel] = process.argv.slice(2) as [string, string];
+const [channel] = process.argv.slice(2) as [string];
+const redisUrl = process.env['REDIS_URL']!;
 const heard: HeardJoins = new Map();
 const subscriber = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
 subscriber.on('error', () => undefined);

@@ -1,34 +1,54 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { keysFor, OPERATIONS_QUEUE, type Keys, type Operation, type ResetRequest } from '@follower-maze/shared';
+import {
+  closeWithin, hideCredentials, isCredentialsRefusal, keysFor, OPERATIONS_QUEUE, redisTlsOptions,
+  type Keys, type Operation, type RedisTarget, type ResetRequest,
+} from '@follower-maze/shared';
 import { readWaitReports } from './wait-reports.ts';
+
+/** How long BullMQ may take to close before its connections are simply dropped. */
+const CLOSE_LIMIT_MS = 1000;
 
 /**
  * A connection of this short-lived client: its failures reach the caller through the
  * commands that fail, so its error events (which ioredis would otherwise print as raw
  * stack traces, once per reconnection attempt) need no more than a listener.
  */
-function clientConnection(redisUrl: string, maxRetriesPerRequest: number | null): Redis {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest });
-  redis.on('error', () => undefined);
+function clientConnection(target: RedisTarget, maxRetriesPerRequest: number | null): Redis {
+  const redis = new Redis(target.redisUrl, { maxRetriesPerRequest, ...redisTlsOptions(target) });
+  redis.on('error', hideCredentials);
   return redis;
+}
+
+/**
+ * Rejects when Redis refuses a connection's credentials: its connections retry for ever
+ * (BullMQ wants them to), and would wait for a Redis that never lets them in.
+ */
+function credentialsRefused(connections: readonly Redis[]): Promise<never> {
+  const refused = new Promise<never>((_, reject) => {
+    for (const connection of connections) connection.on('error', (error: Error) => isCredentialsRefusal(error) && reject(error));
+  });
+  // A refusal after the race is decided (while closing) must not end the process as an unhandled rejection.
+  refused.catch(() => undefined);
+  return refused;
 }
 
 /**
  * Asks the active sequencer to carry out an operation, as a BullMQ job, and waits for
  * its result: the job waits in the queue until a sequencer is active.
  */
-export async function requestOperation(redisUrl: string, keyPrefix: string, operation: Operation, timeoutMs: number): Promise<unknown> {
+export async function requestOperation(target: RedisTarget, keyPrefix: string, operation: Operation, timeoutMs: number): Promise<unknown> {
   const { jobsPrefix } = keysFor(keyPrefix);
-  const connection = clientConnection(redisUrl, null);
+  const connection = clientConnection(target, null);
   // BullMQ leaves connections it was given open: both are closed below.
-  const eventsConnection = clientConnection(redisUrl, null);
+  const eventsConnection = clientConnection(target, null);
+  const refused = credentialsRefused([connection, eventsConnection]);
   const queue = new Queue(OPERATIONS_QUEUE, { connection, prefix: jobsPrefix });
   const events = new QueueEvents(OPERATIONS_QUEUE, { connection: eventsConnection, prefix: jobsPrefix });
   queue.on('error', () => undefined);
   events.on('error', () => undefined);
   try {
-    await events.waitUntilReady();
+    await Promise.race([events.waitUntilReady(), refused]);
     const data: ResetRequest | Record<string, never> =
       operation === 'reset' ? { epoch: Number((await connection.hget(keysFor(keyPrefix).position, 'epoch')) ?? 0) } : {};
     const job = await queue.add(operation, data, { attempts: 3, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: 100, removeOnFail: 100 });
@@ -40,8 +60,9 @@ export async function requestOperation(redisUrl: string, keyPrefix: string, oper
       throw error;
     }
   } finally {
-    await events.close();
-    await queue.close();
+    // BullMQ waits for ever to close what never connected (refused credentials).
+    await closeWithin(events.close(), CLOSE_LIMIT_MS);
+    await closeWithin(queue.close(), CLOSE_LIMIT_MS);
     connection.disconnect();
     eventsConnection.disconnect();
   }
@@ -58,9 +79,9 @@ export async function readWaits(redis: Redis, keys: Keys): Promise<string[]> {
 }
 
 /** What an operator wants to see first: position, lease, what each process waits for, backlog, gateways, rejections. */
-export async function readStatus(redisUrl: string, keyPrefix: string): Promise<Record<string, unknown>> {
+export async function readStatus(target: RedisTarget, keyPrefix: string): Promise<Record<string, unknown>> {
   const keys = keysFor(keyPrefix);
-  const redis = clientConnection(redisUrl, 1);
+  const redis = clientConnection(target, 1);
   try {
     const [position, leaseHolder, streamLength, deliveryLogLength, gateways, rejected] = await Promise.all([
       redis.hgetall(keys.position),

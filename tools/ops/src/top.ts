@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { keysFor } from '@follower-maze/shared';
+import { keysFor, redisTlsOptions, type RedisTarget } from '@follower-maze/shared';
 import { readTopSample } from './top-sample.ts';
 import { renderTopScreen, type TopReading, type TopView } from './top-screen.ts';
 
@@ -22,7 +22,7 @@ const CTRL_C = '\x03';
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export interface TopOptions {
-  readonly redisUrl: string;
+  readonly target: RedisTarget;
   readonly keyPrefix: string;
   /** Print one screen (rates over one second) and exit: 0 if Redis answered, 1 if not. */
   readonly once: boolean;
@@ -40,11 +40,12 @@ export interface TopTerminal {
  * lines, until a signal or the reader going away. Resolves with the exit code.
  */
 export async function runTop(
-  { redisUrl, keyPrefix, once }: TopOptions,
+  { target, keyPrefix, once }: TopOptions,
   { input, output }: TopTerminal = { input: process.stdin, output: process.stdout },
 ): Promise<number> {
   // Commands are not queued while disconnected: a sample then fails at once instead of waiting for a reconnection.
-  const redis = new Redis(redisUrl, {
+  const redis = new Redis(target.redisUrl, {
+    ...redisTlsOptions(target),
     lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: COMMAND_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: () => RECONNECT_DELAY_MS,
   });
@@ -69,7 +70,7 @@ export async function runTop(
   const interactive = !once && output.isTTY === true && input.isTTY === true;
   const screen = () => {
     const view: TopView = {
-      keyPrefix, redisHost: hostOf(redisUrl), interactive, ...(interactive && { size: { columns: output.columns, rows: output.rows } }),
+      keyPrefix, redisHost: hostOf(target.redisUrl), interactive, ...(interactive && { size: { columns: output.columns, rows: output.rows } }),
     };
     return renderTopScreen(readings.at(-1)!, readings.slice(0, -1), view);
   };

@@ -1,11 +1,12 @@
 import envVar from 'env-var';
 import { configFileFromArgs, createLogger, loadConfig } from '@follower-maze/shared';
 import { Stack } from './stack.ts';
-import { stackRedisPort } from './stack-redis.ts';
+import { stackDataDir, stackRedisPort } from './stack-redis.ts';
 
 /**
  * `npm start`: the whole stack as local processes. Settings are the services' own
- * (see the README); REDIS_URL absent means a private redis-server with its AOF in ./data.
+ * (see the README); REDIS_URL absent means a private redis-server with its AOF and its
+ * generated password in ./data, which only its owner can read.
  */
 const config = (() => {
   try {
@@ -20,7 +21,7 @@ const configFile = configFileFromArgs(process.argv);
 const stack = new Stack({
   ...(process.env['REDIS_URL'] && { redisUrl: config.redisUrl }),
   redisPort: stackRedisPort(),
-  dataDir: envVar.get('STACK_DATA_DIR').default('./data').example('./data').asString(),
+  dataDir: stackDataDir(),
   sequencers: envVar.get('SEQUENCERS').default('2').example('2').asIntPositive(),
   env: { ...process.env, ...(configFile && { EVENT_PORT: String(config.eventPort), CLIENT_PORT: String(config.clientPort) }) },
   stdio: 'inherit',

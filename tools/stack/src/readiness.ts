@@ -1,13 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { keysFor } from '@follower-maze/shared';
+import { keysFor, redisTlsOptions, type RedisTarget } from '@follower-maze/shared';
 
 const READY_TIMEOUT_MS = 30_000;
 const POLL_MS = 50;
 
-export interface ReadinessTarget {
-  readonly redisUrl: string;
+export interface ReadinessTarget extends RedisTarget {
   readonly keyPrefix: string;
   readonly eventPort: number;
   /** Host of the ingest port. Default 127.0.0.1. */
@@ -23,7 +22,7 @@ export interface ReadinessTarget {
  */
 export async function waitUntilReady(target: ReadinessTarget): Promise<void> {
   const keys = keysFor(target.keyPrefix);
-  const redis = new Redis(target.redisUrl, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(target.redisUrl, { maxRetriesPerRequest: 1, ...redisTlsOptions(target) });
   redis.on('error', () => undefined);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let missing = '';

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { StdioOptions } from 'node:child_process';
-import type { Logger } from '@follower-maze/shared';
+import { redactUrl, type Logger } from '@follower-maze/shared';
 import { RedisServer } from './redis-server.ts';
+import { stackRedisPassword } from './stack-redis.ts';
 import { SupervisedProcess } from './supervised-process.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -13,7 +14,7 @@ export interface StackOptions {
   readonly redisUrl?: string;
   /** Port of the private redis-server. */
   readonly redisPort: number;
-  /** Directory of the private redis-server's AOF. */
+  /** Directory of the private redis-server's AOF and password (see `stackRedisPassword`). */
   readonly dataDir: string;
   /** fsync policy of the private redis-server's AOF (see the README for what each can lose). Default `everysec`. */
   readonly appendfsync?: 'always' | 'everysec' | 'no';
@@ -61,6 +62,7 @@ export interface ProcessPlacement {
 export class Stack {
   readonly processes = new Map<string, SupervisedProcess>();
   redis: RedisServer | undefined;
+  /** Holds the password of the private Redis: show it only through `redactUrl`. */
   redisUrl = '';
 
   constructor(
@@ -72,10 +74,11 @@ export class Stack {
     if (this.options.redisUrl) {
       this.redisUrl = this.options.redisUrl;
     } else {
-      this.redis = new RedisServer({ port: this.options.redisPort, dataDir: this.options.dataDir, appendfsync: this.options.appendfsync ?? 'everysec' });
+      const { redisPort: port, dataDir, appendfsync = 'everysec' } = this.options;
+      this.redis = new RedisServer({ port, dataDir, appendfsync, password: stackRedisPassword(dataDir) });
       await this.redis.start();
       this.redisUrl = this.redis.url;
-      this.logger.info({ url: this.redisUrl, dataDir: this.options.dataDir }, 'private redis-server started');
+      this.logger.info({ url: redactUrl(this.redisUrl), dataDir }, 'private redis-server started');
     }
     for (const service of SERVICES) {
       const replicas = this.replicaEnvironments(service);

@@ -43,8 +43,8 @@ export class PresenceStack {
     const prefix = uniquePrefix(name);
     const keys = keysFor(prefix);
     const options = { retryStrategy: () => RECONNECT_DELAY_MS, autoResubscribe: false };
-    const redis = connectRedis(TEST_REDIS_URL, `${name}-commands`, silentLogger, options);
-    const subscriber = connectRedis(TEST_REDIS_URL, `${name}-subscriber`, silentLogger, options);
+    const redis = connectRedis({ redisUrl: TEST_REDIS_URL }, `${name}-commands`, silentLogger, options);
+    const subscriber = connectRedis({ redisUrl: TEST_REDIS_URL }, `${name}-subscriber`, silentLogger, options);
     const listener = testRedis();
     const waits = new WaitReport(redis, keys, name, silentLogger);
     const stack = new PresenceStack(keys, redis, subscriber, listener, waits, prefix, `${name}-gateway`);
