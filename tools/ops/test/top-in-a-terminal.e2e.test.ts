@@ -58,7 +58,7 @@ for (const key of ['q', 'C-c']) {
         assert.match(shown, /^sequencer  vm-1 leads/m, 'a screen drawn');
         return shown.split('\n');
       }, 15_000, 100);
-      assert.match(screen[0]!, /^follower-maze top {2}\d\d:\d\d:\d\d UTC {2}q quits {2}fmtest:top-t/);
+      assert.match(screen[0]!, /^follower-maze top {2}\d\d:\d\d:\d\d UTC {2}q quits {2}fmtest-top-t/);
       assert.ok(screen.every((line) => line.length <= COLUMNS), 'every line within the terminal width');
       // Cut, not wrapped: each field on its own row.
       assert.deepEqual(screen.slice(1, 7).map((line) => line.split(' ')[0]), ['events', 'stream', 'sequencer', 'gateways', 'redis', 'waiting']);

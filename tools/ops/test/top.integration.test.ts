@@ -95,8 +95,8 @@ test('piped, ops top prints a plain screen every second and stops on SIGTERM', a
 });
 
 test('ops top --once: exit code 1 and the reason when Redis is unreachable, and no password in what it prints', async () => {
-  const top = opsTop({ REDIS_URL: 'redis://operator:not-to-be-shown@127.0.0.1:1', KEY_PREFIX: 'fmtest:top-down' }, '--once');
+  const top = opsTop({ REDIS_URL: 'redis://operator:not-to-be-shown@127.0.0.1:1', KEY_PREFIX: 'fmtest-top-down' }, '--once');
   assert.equal(await top.exited, 1);
-  assert.match(top.output(), /^follower-maze top {2}\d\d:\d\d:\d\d UTC {2}fmtest:top-down on 127\.0\.0\.1:1\nRedis unreachable: connect ECONNREFUSED 127\.0\.0\.1:1\n$/);
+  assert.match(top.output(), /^follower-maze top {2}\d\d:\d\d:\d\d UTC {2}fmtest-top-down on 127\.0\.0\.1:1\nRedis unreachable: connect ECONNREFUSED 127\.0\.0\.1:1\n$/);
   assert.doesNotMatch(top.output(), /not-to-be-shown/);
 });
