@@ -35,8 +35,15 @@ export interface Config {
   readonly clientPort: number;
   /** pino level. Default `info`. */
   readonly logLevel: string;
-  /** How often each service logs its counters. Default 10000 ms. */
+  /** How often each service logs its counters, when they changed since its last counters line. Default 10000 ms. */
   readonly metricsIntervalMs: number;
+  /**
+   * Port of the process's metrics and health endpoints (`/metrics`, `/livez`, `/readyz`),
+   * on LISTEN_HOST. One per process: `npm start` gives its processes consecutive ports
+   * from this one, and a gateway with GATEWAYS=N gives worker i the port METRICS_PORT + i.
+   * 0 picks a free port. Default 9464.
+   */
+  readonly metricsPort: number;
   readonly ingest: IngestConfig;
   readonly sequencer: SequencerConfig;
   readonly gateway: GatewayConfig;
@@ -189,6 +196,7 @@ export function loadConfig(
     logLevel: env.get('LOG_LEVEL').default('info').example('debug')
       .asEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     metricsIntervalMs: env.get('METRICS_INTERVAL_MS').default('10000').example('10000').asIntPositive(),
+    metricsPort: env.get('METRICS_PORT').default('9464').example('9464').asPortNumber(),
     ingest: {
       maxLineBytes: int('INGEST_MAX_LINE_BYTES', 1024, '1024'),
       maxEventsPerEntry: int('INGEST_MAX_EVENTS_PER_ENTRY', 2000, '2000'),

@@ -21,3 +21,7 @@ export * from './waiters.ts';
 export * from './wait-report.ts';
 export * from './throttled-warning.ts';
 export * from './event-loop-delay.ts';
+export * from './health-server.ts';
+export * from './health-checks.ts';
+export * from './readiness-report.ts';
+export * from './readiness-probe.ts';

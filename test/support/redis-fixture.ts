@@ -17,7 +17,7 @@ export function uniquePrefix(name: string): string {
 /** A configuration for in-process services: own prefix, ephemeral ports, quiet logs. */
 export function testConfig(prefix: string, env: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({
-    REDIS_URL: TEST_REDIS_URL, KEY_PREFIX: prefix, LISTEN_HOST: '127.0.0.1', EVENT_PORT: '0', CLIENT_PORT: '0',
+    REDIS_URL: TEST_REDIS_URL, KEY_PREFIX: prefix, LISTEN_HOST: '127.0.0.1', EVENT_PORT: '0', CLIENT_PORT: '0', METRICS_PORT: '0',
     LOG_LEVEL: 'silent', METRICS_INTERVAL_MS: '600000', ...env,
   }, []);
 }

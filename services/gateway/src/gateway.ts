@@ -1,21 +1,19 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
+import type { Histogram } from 'prom-client';
 import {
   bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent, listenOn, notificationsIn, ThrottledWarning,
-  type BatchMarker, type GatewayConfig, type Keys, type Logger, type RejectionLog, type WaitReport,
+  type BatchMarker, type GatewayConfig, type Keys, type Logger, type RejectionLog, type ServiceMetrics, type WaitReport,
 } from '@follower-maze/shared';
 import { readUserId } from './client-handshake.ts';
 import { readDeliveryLog } from './delivery-log.ts';
+import { GATEWAY_COUNTERS, joinLatencyHistogram, type GatewayCounter, type GatewayState } from './gateway-metrics.ts';
 import { GatewayPresence } from './gateway-presence.ts';
 import { PacedWrites } from './paced-writes.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { SendBuffers, type OverflowReason } from './send-buffers.ts';
 import { UserSessions, type UserSession } from './user-sessions.ts';
-
-export type GatewayCounter =
-  | 'clientsConnected' | 'clientsRejected' | 'clientsRefused' | 'acceptErrors' | 'probes' | 'slowClientsDropped'
-  | 'totalBufferDrops' | 'deliveries' | 'repeatedDeliveries' | 'unreadableDeliveries' | 'staleDeliveries'
-  | 'bytesWritten' | 'notificationsWritten' | 'subscriberDrops' | 'batchesCaughtUp' | 'gaps';
 
 /** Pause before a failed catch-up is tried again. */
 const CATCH_UP_RETRY_MS = 200;
@@ -31,8 +29,9 @@ const KEEP_ALIVE_IDLE_MS = 10_000;
  * writes per turn of the event loop (PacedWrites), and a batch is acknowledged once its
  * deliveries are written.
  */
-export class Gateway {
-  readonly counters = new Counters<GatewayCounter>();
+export class Gateway implements GatewayState {
+  readonly counters: Counters<GatewayCounter>;
+  private readonly joinLatency: Histogram;
   private readonly server: Server;
   private readonly sessions: UserSessions;
   private readonly progress: ProgressReporter;
@@ -65,9 +64,11 @@ export class Gateway {
     private readonly keys: Keys,
     readonly gatewayId: string,
     private readonly config: GatewayConfig,
-    { rejections, waits }: { readonly rejections: RejectionLog; readonly waits: WaitReport },
+    { rejections, waits, metrics }: { readonly rejections: RejectionLog; readonly waits: WaitReport; readonly metrics: ServiceMetrics },
     private readonly logger: Logger,
   ) {
+    this.counters = new Counters(metrics, GATEWAY_COUNTERS);
+    this.joinLatency = joinLatencyHistogram(metrics);
     this.rejections = rejections;
     this.waits = waits;
     this.warnings = {
@@ -209,13 +210,17 @@ export class Gateway {
     const { userId } = handshake;
     if (socket.destroyed) return;
     this.counters.add('clientsConnected');
+    const idLineAt = performance.now();
     socket.on('close', () =>
       void this.sessions.remove(userId, socket).catch((error: Error) => this.warnings.leaveFailed.warn({ userId, err: error.message })),
     );
-    await this.sessions.add(userId, socket, this.lastBatch).catch((error: Error) => {
-      this.warnings.joinFailed.warn({ userId, err: error.message });
-      socket.destroy();
-    });
+    await this.sessions.add(userId, socket, this.lastBatch).then(
+      () => this.joinLatency.observe((performance.now() - idLineAt) / 1000),
+      (error: Error) => {
+        this.warnings.joinFailed.warn({ userId, err: error.message });
+        socket.destroy();
+      },
+    );
   }
 
   private onMessage(channel: string, message: Buffer): void {

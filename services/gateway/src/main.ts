@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { createLogger, loadConfig, runService } from '@follower-maze/shared';
 import { startGatewayService } from './gateway-service.ts';
+import { startPrimaryHealth } from './primary-health.ts';
 import { superviseWorkers } from './worker-supervisor.ts';
 
 const processes = (() => {
@@ -13,7 +14,9 @@ const processes = (() => {
 
 if (processes > 1 && cluster.isPrimary) {
   const config = loadConfig();
-  superviseWorkers(config, createLogger('gateway-primary', config.logLevel));
+  const logger = createLogger('gateway-primary', config.logLevel);
+  superviseWorkers(config, logger);
+  await startPrimaryHealth(config, processes, logger);
 } else {
   await runService('gateway', startGatewayService);
 }

@@ -1,33 +1,38 @@
 import cluster from 'node:cluster';
 import { RestartBackoff, type Config, type Logger } from '@follower-maze/shared';
 import { ClientDispatcher } from './client-dispatcher.ts';
+import { workerMetricsPort } from './primary-health.ts';
 
 /**
  * Runs GATEWAY_PROCESSES gateway processes behind the one client port with Node's cluster
  * module: the primary accepts connections and hands them to the ready workers in turn
- * (ClientDispatcher). A worker that dies is started again with a back-off; SIGINT/SIGTERM
- * stop them all.
+ * (ClientDispatcher). A worker that dies is started again with a back-off, in its slot
+ * (1 to GATEWAY_PROCESSES), which gives it its metrics port; SIGINT/SIGTERM stop them all.
  */
 export function superviseWorkers(config: Config, logger: Logger): void {
   const count = config.gateway.processes;
   let stopping = false;
   const backoff = new RestartBackoff();
   const startedAt = new Map<number, number>();
+  const slots = new Map<number, number>();
   const dispatcher = new ClientDispatcher(config.listenHost, config.clientPort, logger);
-  const fork = () => {
-    const worker = cluster.fork();
+  const fork = (slot: number) => {
+    const worker = cluster.fork({ METRICS_PORT: String(workerMetricsPort(config.metricsPort, slot)) });
     startedAt.set(worker.id, Date.now());
+    slots.set(worker.id, slot);
     dispatcher.add(worker);
   };
   cluster.on('exit', (worker, code, signal) => {
     const livedMs = Date.now() - (startedAt.get(worker.id) ?? 0);
+    const slot = slots.get(worker.id) ?? 1;
     startedAt.delete(worker.id);
+    slots.delete(worker.id);
     if (stopping) return;
     const restartInMs = backoff.next(livedMs);
     logger.warn({ pid: worker.process.pid, code, signal, restartInMs }, 'gateway worker died; restarting');
-    setTimeout(fork, restartInMs);
+    setTimeout(() => fork(slot), restartInMs);
   });
-  for (let i = 0; i < count; i++) fork();
+  for (let slot = 1; slot <= count; slot++) fork(slot);
   logger.info({ workers: count }, 'gateway workers started');
   const stop = () => {
     if (stopping) return;

@@ -2,14 +2,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
   Counters, formatAddressList, isAddressAllowed, listenOn, parseEvent, ThrottledWarning,
-  type IngestConfig, type Keys, type Logger, type RejectionLog, type WaitReport,
+  type IngestConfig, type Keys, type Logger, type RejectionLog, type ServiceMetrics, type WaitReport,
 } from '@follower-maze/shared';
+import { INGEST_COUNTERS, REJECTION_COUNTERS, type IngestCounter, type IngestState, type RejectionReason } from './ingest-metrics.ts';
 import { SourceConnection, type SourceListener } from './source-connection.ts';
 import { SourceGate } from './source-gate.ts';
 import { StreamAppender } from './stream-appender.ts';
-
-export type IngestCounter =
-  | 'sourcesConnected' | 'sourcesRefused' | 'sourcesNotAllowed' | 'probes' | 'eventsAccepted' | 'eventsRejected' | 'pauses' | 'appendErrors';
 
 /**
  * The TCP server for the event source: closes connections from addresses outside
@@ -17,15 +15,15 @@ export type IngestCounter =
  * each of their lines against the event grammar, and hands accepted lines, untouched, to
  * the stream appender. Reading stops while the appender reports back-pressure.
  */
-export class EventIngest implements SourceListener {
-  readonly counters = new Counters<IngestCounter>();
+export class EventIngest implements SourceListener, IngestState {
+  readonly counters: Counters<IngestCounter>;
   private readonly server: Server;
   private readonly connections = new Set<SourceConnection>();
   private readonly gate: SourceGate;
   private readonly appender: StreamAppender;
   private readonly refusals: ThrottledWarning;
   private readonly notAllowed: ThrottledWarning;
-  private paused = false;
+  private isPaused = false;
 
   constructor(
     redis: Redis,
@@ -34,7 +32,9 @@ export class EventIngest implements SourceListener {
     private readonly rejections: RejectionLog,
     private readonly logger: Logger,
     waits: WaitReport,
+    metrics: ServiceMetrics,
   ) {
+    this.counters = new Counters(metrics, INGEST_COUNTERS);
     // A refusal is said by the wait report while it lasts (not once per retry); here it is counted.
     this.appender = new StreamAppender(redis, keys, config, (paused) => this.setPaused(paused), () => this.counters.add('appendErrors'), waits);
     this.gate = new SourceGate(config.maxSources);
@@ -47,6 +47,15 @@ export class EventIngest implements SourceListener {
 
   get eventsAppended(): number {
     return this.appender.eventsAppended;
+  }
+
+  /** Whether the sources are held unread by back-pressure. */
+  get paused(): boolean {
+    return this.isPaused;
+  }
+
+  get unreadEntries(): number {
+    return this.appender.unreadEntries;
   }
 
   async listen(host: string, port: number): Promise<number> {
@@ -71,7 +80,7 @@ export class EventIngest implements SourceListener {
     if (text.length === 0) return false;
     const parsed = parseEvent(text);
     if (!parsed.ok) {
-      this.reject(parsed.reason, text);
+      this.reject('malformed', parsed.reason, text);
       return false;
     }
     this.counters.add('eventsAccepted');
@@ -79,9 +88,9 @@ export class EventIngest implements SourceListener {
     return true;
   }
 
-  reject(reason: string, input: string): void {
-    this.counters.add('eventsRejected');
-    this.rejections.record(`event source: ${reason}`, input);
+  reject(reason: RejectionReason, detail: string, input: string): void {
+    this.counters.add(REJECTION_COUNTERS[reason]);
+    this.rejections.record(`event source: ${detail}`, input);
   }
 
   admitted(): void {
@@ -108,7 +117,7 @@ export class EventIngest implements SourceListener {
       this.refuseAddress(socket);
       return;
     }
-    const connection = new SourceConnection(socket, this.gate, this, this.logger, this.config.maxLineBytes, !this.paused);
+    const connection = new SourceConnection(socket, this.gate, this, this.logger, this.config.maxLineBytes, !this.isPaused);
     this.connections.add(connection);
   }
 
@@ -123,7 +132,7 @@ export class EventIngest implements SourceListener {
   }
 
   private setPaused(paused: boolean): void {
-    this.paused = paused;
+    this.isPaused = paused;
     if (paused) this.counters.add('pauses');
     this.gate.setReading(!paused);
     for (const connection of this.connections) connection.setReading(!paused);

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { LineSplitter, type Logger } from '@follower-maze/shared';
+import type { RejectionReason } from './ingest-metrics.ts';
 import type { SourceApplicant, SourceGate } from './source-gate.ts';
 
 /**
@@ -22,7 +23,7 @@ export interface SourceListener {
   /** A complete line of an admitted source; true when it was accepted as an event. */
   line(text: string): boolean;
   /** Input that is not a line at all (oversized, unterminated). */
-  reject(reason: string, input: string): void;
+  reject(reason: RejectionReason, detail: string, input: string): void;
   admitted(): void;
   /** The source has sent its last byte: what it sent should be appended without waiting. */
   ended(): void;
@@ -65,7 +66,7 @@ export class SourceConnection implements SourceApplicant {
       line: (text) => {
         if (this.listener.line(text)) this.eventsAccepted++;
       },
-      oversized: (bytes) => this.listener.reject(`line longer than ${maxLineBytes} bytes`, `${bytes} bytes`),
+      oversized: (bytes) => this.listener.reject('oversized', `line longer than ${maxLineBytes} bytes`, `${bytes} bytes`),
     });
     // A silent connection is read even under back-pressure: its first bytes decide what it
     // is, and a probe's close must be seen at once, not pile up sockets until Redis answers.
@@ -131,7 +132,7 @@ export class SourceConnection implements SourceApplicant {
     this.socket.end();
     if (this.state !== 'source') return;
     const unterminated = this.splitter.end();
-    if (unterminated !== undefined) this.listener.reject('unterminated last line', unterminated);
+    if (unterminated !== undefined) this.listener.reject('unterminated', 'unterminated last line', unterminated);
     this.listener.ended();
     this.releaseSlot();
   }

@@ -40,7 +40,7 @@ test(`${GARBAGE_LINES} garbage lines: bounded memory, the newest ${KEPT_REJECTIO
     }
     await source.write('1|B\r\n2|S|7\r\n3|F|1|2\r\n');
     await source.end();
-    await eventually(() => assert.equal(service.ingest.counters.get('eventsRejected'), GARBAGE_LINES), 30_000);
+    await eventually(() => assert.equal(service.ingest.counters.get('malformedEvents'), GARBAGE_LINES), 30_000);
     await eventually(() => assert.equal(service.ingest.eventsAppended, 3));
     const entries = await redis.xrange(keys.events, '-', '+');
     assert.deepEqual(entries.flatMap(([, fields]) => splitEventLines(fields[fields.indexOf(EVENT_LINES_FIELD) + 1]!)), ['1|B', '2|S|7', '3|F|1|2']);

@@ -57,7 +57,11 @@ test('rejects malformed, oversized and unterminated lines with a logged, stored 
   });
   assert.deepEqual(rejected.map((r) => r.input).sort(), ['101 bytes', '2|X|1', '3|S|', 'not an event'].sort());
   assert.ok(rejected.every((r) => r.reason.startsWith('event source: ')), 'reasons name the event source');
-  assert.equal(service.ingest.counters.get('eventsRejected'), 4);
+  const { counters } = service.ingest;
+  assert.deepEqual(
+    [counters.get('malformedEvents'), counters.get('oversizedLines'), counters.get('unterminatedLines')], [2, 1, 1],
+    'counted by reason: malformed, oversized, unterminated',
+  );
 });
 
 test('stops reading the source while the sequencer is behind, and goes on when it catches up', async () => {

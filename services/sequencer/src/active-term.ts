@@ -12,6 +12,7 @@ import { resetSequence } from './reset-script.ts';
 import { Sequencer, type SequencerExit } from './sequencer.ts';
 import { StreamReader } from './stream-reader.ts';
 import { restWorkerOnErrors } from './worker-errors.ts';
+import type { SequencerMetrics } from './sequencer-metrics.ts';
 
 /** How long the operations worker may take to close before its connection is simply dropped. */
 const WORKER_CLOSE_LIMIT_MS = 2000;
@@ -29,6 +30,8 @@ export type TermExit = SequencerExit | 'reset' | 'redis-reconnected';
 export class ActiveTerm {
   readonly ended: Promise<TermExit>;
   private constructor(
+    /** Numbered in Redis, one more per term begun by any sequencer. */
+    readonly term: number,
     readonly sequencer: Sequencer,
     private readonly connections: readonly Redis[],
     private readonly tracker: GatewayTracker,
@@ -39,11 +42,14 @@ export class ActiveTerm {
     this.ended = ended;
   }
 
-  static async begin(config: Config, logger: Logger, token: string, waits: WaitReport): Promise<ActiveTerm> {
-    const connections = ['sequencer', 'sequencer-reader', 'sequencer-subscriber', 'sequencer-jobs']
-      .map((name) => connectRedis(config, name, logger)) as [Redis, Redis, Redis, Redis];
+  static async begin(config: Config, logger: Logger, token: string, waits: WaitReport, metrics: SequencerMetrics): Promise<ActiveTerm> {
+    const connections = ['sequencer', 'sequencer-reader', 'sequencer-subscriber', 'sequencer-jobs'].map((name) => {
+      const connection = connectRedis(config, name, logger);
+      metrics.service.watchRedis(connection, name);
+      return connection;
+    }) as [Redis, Redis, Redis, Redis];
     try {
-      return await ActiveTerm.load(config, logger, token, waits, connections);
+      return await ActiveTerm.load(config, logger, token, { waits, metrics }, connections);
     } catch (error) {
       for (const connection of connections) connection.disconnect();
       throw error;
@@ -51,7 +57,8 @@ export class ActiveTerm {
   }
 
   private static async load(
-    config: Config, logger: Logger, token: string, waits: WaitReport, connections: [Redis, Redis, Redis, Redis],
+    config: Config, logger: Logger, token: string, { waits, metrics }: { waits: WaitReport; metrics: SequencerMetrics },
+    connections: [Redis, Redis, Redis, Redis],
   ): Promise<ActiveTerm> {
     const keys = keysFor(config.keyPrefix);
     const [redis, readerConnection, subscriber, jobsConnection] = connections;
@@ -70,6 +77,7 @@ export class ActiveTerm {
       { progress: (ms) => tracker!.progress(ms), slowestAcknowledged: (latest) => tracker!.slowestAcknowledged(latest) },
       {
         waits,
+        metrics,
         rejections,
         recordSkipped: (range) => void redis.multi()
           .lpush(keys.skipped, JSON.stringify({ at: new Date().toISOString(), ...range }))
@@ -113,7 +121,7 @@ export class ActiveTerm {
 
     logger.info({ ...position, term, edges }, 'active: resumed from the committed position');
     const ended = Promise.race([sequencer.start(), forced]);
-    return new ActiveTerm(sequencer, connections, tracker, worker, rejections, ended);
+    return new ActiveTerm(term, sequencer, connections, tracker, worker, rejections, ended);
   }
 
   async close(): Promise<void> {

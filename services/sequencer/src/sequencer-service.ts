@@ -1,9 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  closeWithin, connectRedis, disconnectRedis, keysFor, logCountersEvery, processName, WaitReport, type Config, type Logger,
+  closeWithin, connectRedis, disconnectRedis, HealthServer, keysFor, logCountersEvery, processName, redisCheck, ServiceMetrics,
+  WaitReport, type Config, type Logger,
 } from '@follower-maze/shared';
 import { ActiveTerm } from './active-term.ts';
 import { LeaderLease } from './leader-lease.ts';
+import { SequencerMetrics, type TermEnding } from './sequencer-metrics.ts';
 import { TrimJob } from './trim-job.ts';
 
 /** How long the lease lasts unless renewed: a standby takes over within about this long. */
@@ -19,6 +21,8 @@ const STANDBY_POLL_MS = 250;
 const TERM_CLOSE_LIMIT_MS = 5000;
 
 export interface SequencerService {
+  readonly metricsPort: number;
+  readonly metrics: SequencerMetrics;
   readonly lease: LeaderLease;
   readonly trimJob: TrimJob;
   /** The current term while this process is the active sequencer. */
@@ -33,11 +37,21 @@ export interface SequencerService {
  */
 export async function startSequencerService(config: Config, logger: Logger): Promise<SequencerService> {
   const keys = keysFor(config.keyPrefix);
+  const metrics = new SequencerMetrics(new ServiceMetrics(), config.sequencer.reorderWindow);
   const redis = connectRedis(config, 'sequencer-lease', logger);
+  metrics.service.watchRedis(redis, 'sequencer-lease');
+  const health = await HealthServer.start(config.listenHost, config.metricsPort, metrics.service, [redisCheck(redis), metrics.roleCheck()]);
   const lease = new LeaderLease(redis, keys.sequencerLease, LEASE_TTL_MS);
   const waits = new WaitReport(redis, keys, processName('sequencer'), logger);
   const trimJob = new TrimJob(redis, keys, config.sequencer.trimIntervalMs, logger);
-  await trimJob.start();
+  try {
+    await trimJob.start();
+  } catch (error) {
+    await health.close();
+    waits.close();
+    redis.disconnect();
+    throw error;
+  }
   let closing = false;
   let active: ActiveTerm | undefined;
   let stopCounters = () => undefined as void;
@@ -74,12 +88,19 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
 
   const lead = async () => {
     const renewal = keepLease();
+    let ending: TermEnding = 'failed';
+    metrics.termStarting();
     try {
-      const term = await ActiveTerm.begin(config, logger, lease.token, waits);
-      if (closing) return await term.close();
+      const term = await ActiveTerm.begin(config, logger, lease.token, waits, metrics);
+      if (closing) {
+        ending = 'closed';
+        return await term.close();
+      }
       active = term;
+      metrics.termActive(term.term, term.sequencer);
       stopCounters = logCountersEvery(term.sequencer.counters, config.metricsIntervalMs, logger);
       const exit = await Promise.race([term.ended, renewal.lost.then(() => 'lease-lost' as const)]);
+      ending = exit;
       active = undefined;
       stopCounters();
       if (!(await closeWithin(term.close(), TERM_CLOSE_LIMIT_MS))) {
@@ -87,6 +108,7 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
       }
       logger.info({ exit, nextSeq: term.sequencer.nextSeq, counters: term.sequencer.counters.snapshot() }, 'term ended');
     } finally {
+      metrics.termEnded(ending);
       renewal.stop();
       // A term that ended for a reason of its own (reset, Redis reconnect) lets the lease go at once.
       await lease.release().catch(() => undefined);
@@ -121,7 +143,10 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
     }
   })();
 
+  logger.info({ metricsPort: health.port }, 'sequencer metrics and health endpoints listening');
   return {
+    metricsPort: health.port,
+    metrics,
     lease,
     trimJob,
     get active() {
@@ -129,6 +154,7 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
     },
     async close() {
       closing = true;
+      await health.close();
       const term = active;
       active = undefined;
       await term?.close();

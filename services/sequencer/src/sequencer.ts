@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 import {
   Counters, parseEvent, type Logger, type MazeEvent, type RejectionLog, type SequencerConfig, type WaitReport,
 } from '@follower-maze/shared';
@@ -9,6 +10,7 @@ import { Router } from './core/router.ts';
 import type { CommitScript } from './commit-script.ts';
 import { FencedError } from './fence.ts';
 import type { DeliveryPublisher } from './publish-script.ts';
+import { SEQUENCER_COUNTERS, type SequencerCounter, type SequencerMetrics, type TermState } from './sequencer-metrics.ts';
 import type { StreamReader, StreamEntry } from './stream-reader.ts';
 
 /** How long one read waits for new entries; bounds how long close() may take too. */
@@ -20,10 +22,6 @@ const PROGRESS_WAIT_MS = 100;
 /** Least time between two hints that the source seems to have started a new sequence. */
 const RESET_HINT_INTERVAL_MS = 10_000;
 const MIB = 1024 * 1024;
-
-export type SequencerCounter =
-  | 'entriesRead' | 'eventsApplied' | 'notificationsRouted' | 'commits' | 'replayedEvents'
-  | 'duplicateEvents' | 'beyondWindowEvents' | 'malformedEvents' | 'windowWaits' | 'retries' | 'skippedEvents';
 
 /** Missing sequence numbers given up on, by an operator or by the gap timeout. */
 export interface SkippedRange {
@@ -42,9 +40,10 @@ export interface GatewayProgress {
   slowestAcknowledged(latest: number): number;
 }
 
-/** Where the sequencer reports what it waits for, and keeps the ranges it skipped. */
+/** Where the sequencer reports what it waits for and what it does, and keeps the ranges it skipped. */
 export interface SequencerOutlets {
   readonly waits: WaitReport;
+  readonly metrics: SequencerMetrics;
   readonly rejections: RejectionLog;
   /** Keeps a skipped range for operators (best effort: the log line is the record that always exists). */
   recordSkipped(range: SkippedRange): void;
@@ -55,8 +54,8 @@ export interface SequencerOutlets {
  * routes each notification to its recipients' channels and commits its position with
  * every batch. The loop runs until close().
  */
-export class Sequencer {
-  readonly counters = new Counters<SequencerCounter>();
+export class Sequencer implements TermState {
+  readonly counters: Counters<SequencerCounter>;
   readonly router = new Router();
   readonly window = new InFlightWindow();
   private readonly reorder: ReorderBuffer<MazeEvent>;
@@ -88,6 +87,7 @@ export class Sequencer {
     private readonly logger: Logger,
     position: { readonly nextSeq: number; readonly batchSeq: number },
   ) {
+    this.counters = new Counters(outlets.metrics.service, SEQUENCER_COUNTERS);
     this.limits = { maxEvents: config.maxCommitEvents, maxNotifications: config.maxCommitNotifications, maxBytes: config.maxCommitBytes };
     this.reorder = new ReorderBuffer(config.reorderWindow, position.nextSeq);
     this.previousBatchSeq = position.batchSeq;
@@ -97,6 +97,22 @@ export class Sequencer {
 
   get nextSeq(): number {
     return this.reorder.nextSeq;
+  }
+
+  get heldEvents(): number {
+    return this.reorder.size;
+  }
+
+  get gapWaitMs(): number {
+    return this.gap ? Date.now() - this.gap.sinceMs : 0;
+  }
+
+  get onlineUsers(): number {
+    return this.router.presence.onlineUserCount;
+  }
+
+  unacknowledgedBytes(): ReadonlyMap<string, number> {
+    return this.window.byGateway();
   }
 
   /** Runs the loop; resolves when it ends: closed, or refused because another sequencer took over. */
@@ -179,7 +195,9 @@ export class Sequencer {
       batch, startNextSeq: this.committedNextSeq, nextSeq, ackIds, trimId, previousBatchSeq: this.previousBatchSeq,
       deliveryLogMinSeq: this.gateways.slowestAcknowledged(nextSeq - 1) + 1,
     };
+    const commitStartedAt = performance.now();
     const { publication, published, bytesByUser } = await this.untilDone('Redis to accept the commit', () => this.committer.commit(request));
+    this.outlets.metrics.commitDuration.observe((performance.now() - commitStartedAt) / 1000);
     this.committedNextSeq = nextSeq;
     this.counters.add('commits');
     if (skipped) this.skipped(skipped);
@@ -187,8 +205,12 @@ export class Sequencer {
     if (!published) await this.untilDone('Redis to take the deliveries', () => this.publisher.publish(publication));
     this.previousBatchSeq = nextSeq - 1;
     this.recordInFlight(nextSeq - 1, bytesByUser);
+    let notifications = 0;
+    for (const userNotifications of batch.notifications.values()) notifications += userNotifications.length;
     this.counters.add('eventsApplied', batch.events);
-    for (const notifications of batch.notifications.values()) this.counters.add('notificationsRouted', notifications.length);
+    this.counters.add('notificationsRouted', notifications);
+    this.outlets.metrics.batchEvents.observe(batch.events);
+    this.outlets.metrics.batchNotifications.observe(notifications);
   }
 
   /**

@@ -1,5 +1,6 @@
 import envVar from 'env-var';
-import { configFileFromArgs, createLogger, loadConfig } from '@follower-maze/shared';
+import { configFileFromArgs, createLogger, loadConfig, probeHost } from '@follower-maze/shared';
+import { waitUntilServicesReady } from './readiness.ts';
 import { Stack } from './stack.ts';
 import { stackDataDir, stackRedisPort } from './stack-redis.ts';
 
@@ -23,6 +24,7 @@ const stack = new Stack({
   redisPort: stackRedisPort(),
   dataDir: stackDataDir(),
   sequencers: envVar.get('SEQUENCERS').default('2').example('2').asIntPositive(),
+  metricsPort: config.metricsPort,
   env: { ...process.env, ...(configFile && { EVENT_PORT: String(config.eventPort), CLIENT_PORT: String(config.clientPort) }) },
   stdio: 'inherit',
   restart: true,
@@ -41,4 +43,13 @@ process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
 
 await stack.start();
-logger.info({ eventPort: config.eventPort, clientPort: config.clientPort, gateways: config.gateway.processes }, 'stack running; Ctrl-C stops it');
+const metricsPorts = Object.fromEntries(stack.healthPorts);
+if (stack.healthPorts.size === 0) {
+  logger.info({ eventPort: config.eventPort, clientPort: config.clientPort }, 'stack started; with METRICS_PORT=0 its readiness is not checked');
+} else {
+  await waitUntilServicesReady(probeHost(config.listenHost), stack.healthPorts, (missing) => logger.warn({ missing }, 'stack not ready yet'));
+  logger.info(
+    { eventPort: config.eventPort, clientPort: config.clientPort, gateways: config.gateway.processes, metricsPorts },
+    'stack ready: every service answers ready on /readyz; Ctrl-C stops it',
+  );
+}

@@ -1,10 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { keysFor, redisTlsOptions, type RedisTarget } from '@follower-maze/shared';
+import { checkDetail, keysFor, probeReadiness, redisTlsOptions, type RedisTarget } from '@follower-maze/shared';
 
 const READY_TIMEOUT_MS = 30_000;
 const POLL_MS = 50;
+/** How often `npm start` asks every process's /readyz until all are ready. */
+const SERVICES_POLL_MS = 200;
+const PROBE_TIMEOUT_MS = 2000;
 
 export interface ReadinessTarget extends RedisTarget {
   readonly keyPrefix: string;
@@ -55,4 +58,40 @@ function portAccepts(host: string, port: number): Promise<boolean> {
     });
     socket.on('error', () => resolve(false));
   });
+}
+
+/**
+ * What keeps the stack's processes from being ready, in words (empty once they are):
+ * each must answer ready on its /readyz, and one sequencer must say it is active (every
+ * standby is ready too, but with none active nothing is sequenced).
+ */
+export async function servicesNotReady(host: string, healthPorts: ReadonlyMap<string, number>): Promise<string[]> {
+  const reports = await Promise.all(
+    [...healthPorts].map(async ([name, port]) => ({ name, readiness: await probeReadiness(host, port, PROBE_TIMEOUT_MS) })),
+  );
+  const missing = reports.filter(({ readiness }) => !readiness.ready).map(({ name, readiness }) => {
+    const failing = readiness.checks.filter(({ ok }) => !ok).map((check) => `${check.name}: ${check.detail}`);
+    return `${name} (${failing.join('; ')})`;
+  });
+  const sequencers = reports.filter(({ name }) => name.startsWith('sequencer'));
+  if (sequencers.length > 0 && !sequencers.some(({ readiness }) => checkDetail(readiness, 'role')?.startsWith('active'))) {
+    missing.push('an active sequencer');
+  }
+  return missing;
+}
+
+/** Resolves once every process is ready; meanwhile says what it waits for, every `reportEveryMs`. */
+export async function waitUntilServicesReady(
+  host: string, healthPorts: ReadonlyMap<string, number>, report: (missing: readonly string[]) => void, reportEveryMs = 10_000,
+): Promise<void> {
+  let reportAt = Date.now() + reportEveryMs;
+  for (;;) {
+    const missing = await servicesNotReady(host, healthPorts);
+    if (missing.length === 0) return;
+    if (Date.now() >= reportAt) {
+      report(missing);
+      reportAt = Date.now() + reportEveryMs;
+    }
+    await delay(SERVICES_POLL_MS);
+  }
 }

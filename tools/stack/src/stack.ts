@@ -34,6 +34,13 @@ export interface StackOptions {
   /** Sequencer processes: one is active, the others stand by to take over. Default 1. */
   readonly sequencers?: number;
   /**
+   * The first of consecutive ports for the processes' metrics and health endpoints, given
+   * in the order the processes start (ingest, sequencers, gateways); a gateway running
+   * GATEWAYS=N workers takes N + 1 (its primary's, then its workers'). Absent or 0: every
+   * process picks a free port (METRICS_PORT=0), and `healthPorts` is empty.
+   */
+  readonly metricsPort?: number;
+  /**
    * Where each process runs, given its name (`ingest`, `sequencer-2`, `gateway-1`, ...)
    * and service: e.g. `{ commandPrefix: ['ip', 'netns', 'exec', 'fm-1-gw'], env: { LISTEN_HOST: '10.213.7.5' } }`
    * starts it in that network namespace, listening on its address (the several-hosts
@@ -61,14 +68,19 @@ export interface ProcessPlacement {
  */
 export class Stack {
   readonly processes = new Map<string, SupervisedProcess>();
+  /** Each process's metrics and health port, when `metricsPort` is given; a gateway primary's answers for its workers. */
+  readonly healthPorts = new Map<string, number>();
   redis: RedisServer | undefined;
   /** Holds the password of the private Redis: show it only through `redactUrl`. */
   redisUrl = '';
+  private nextMetricsPort: number;
 
   constructor(
     private readonly options: StackOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.nextMetricsPort = options.metricsPort ?? 0;
+  }
 
   async start(): Promise<void> {
     if (this.options.redisUrl) {
@@ -82,8 +94,21 @@ export class Stack {
     }
     for (const service of SERVICES) {
       const replicas = this.replicaEnvironments(service);
-      replicas.forEach((env, index) => this.add(replicas.length > 1 ? `${service}-${index + 1}` : service, service, env));
+      replicas.forEach((env, index) => {
+        const name = replicas.length > 1 ? `${service}-${index + 1}` : service;
+        this.add(name, service, { ...env, METRICS_PORT: String(this.takeMetricsPorts(name, service, env)) });
+      });
     }
+  }
+
+  /** The process's metrics port, and the ports after it that its workers take. */
+  private takeMetricsPorts(name: string, service: ServiceName, env: NodeJS.ProcessEnv): number {
+    if (this.nextMetricsPort === 0) return 0;
+    const port = this.nextMetricsPort;
+    const workers = Number(env['GATEWAYS'] ?? this.options.env['GATEWAYS'] ?? 1);
+    this.nextMetricsPort += service === 'gateway' && workers > 1 ? workers + 1 : 1;
+    this.healthPorts.set(name, port);
+    return port;
   }
 
   /** One environment per process of the service. */

@@ -37,6 +37,11 @@ export class InFlightWindow {
     this.totals.delete(gatewayId);
   }
 
+  /** Bytes in flight per gateway, for gateways that have any. */
+  byGateway(): ReadonlyMap<string, number> {
+    return this.totals;
+  }
+
   /** The most bytes any one gateway has in flight. */
   largest(): number {
     return this.slowest()?.[1] ?? 0;

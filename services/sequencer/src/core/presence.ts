@@ -35,6 +35,11 @@ export class Presence {
     return users.filter((userId) => this.leave(gatewayId, userId));
   }
 
+  /** Users with at least one client on some gateway. */
+  get onlineUserCount(): number {
+    return this.gatewaysByUser.size;
+  }
+
   isOnline(userId: number): boolean {
     return this.gatewaysByUser.has(userId);
   }
