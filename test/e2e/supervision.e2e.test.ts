@@ -10,7 +10,7 @@ const SEQUENCER_MAIN = fileURLToPath(new URL('../../services/sequencer/src/main.
 test('a service still starting (its Redis does not answer) stops when its supervisor goes away', async () => {
   const [silentPort] = await freePorts(1);
   const child = spawn(process.execPath, ['--import', 'tsx', SEQUENCER_MAIN], {
-    env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${silentPort}`, LOG_LEVEL: 'silent' },
+    env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${silentPort}`, LOG_LEVEL: 'silent', METRICS_PORT: '0' },
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
   });
   try {

@@ -47,7 +47,7 @@ test(`${CLIENTS} clients connecting at once over ${GATEWAYS} gateways are all ro
     args: ['--import', 'tsx', GATEWAY_MAIN],
     env: {
       ...process.env, REDIS_URL: TEST_REDIS_URL, KEY_PREFIX: prefix, CLIENT_PORT: String(port), LISTEN_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn', GATEWAYS: '1',
+      LOG_LEVEL: 'warn', GATEWAYS: '1', METRICS_PORT: '0',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
     restart: false,

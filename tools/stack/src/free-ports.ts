@@ -23,3 +23,30 @@ function listenOnAnyPort(): Promise<Server> {
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
 }
+
+/** Ports below Linux's ephemeral range, so that outgoing connections do not take them meanwhile. */
+const RANGE_FROM = 15_000;
+const RANGE_TO = 32_000;
+const RANGE_ATTEMPTS = 50;
+
+/**
+ * The first of `count` consecutive ports that nothing listens on right now (on
+ * 127.0.0.1), for a stack that numbers its processes' metrics ports from one.
+ */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < RANGE_ATTEMPTS; attempt++) {
+    const first = RANGE_FROM + Math.floor(Math.random() * (RANGE_TO - RANGE_FROM - count));
+    const bound = await Promise.all(Array.from({ length: count }, (_, offset) => listenOnPort(first + offset)));
+    await Promise.all(bound.map((server) => server && new Promise((resolve) => server.close(resolve))));
+    if (bound.every(Boolean)) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports found between ${RANGE_FROM} and ${RANGE_TO}`);
+}
+
+function listenOnPort(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
