@@ -13,7 +13,7 @@ export const GATEWAY_COUNTERS: CounterSpecs<GatewayCounter> = {
   clientsConnected: { metric: 'fm_gateway_clients_connected_total', help: 'Clients that sent a valid id line and were served.' },
   clientsRejected: { metric: 'fm_gateway_clients_rejected_total', help: 'Clients disconnected for a bad id line or none in time.' },
   clientsRefused: { metric: 'fm_gateway_clients_refused_total', help: 'Connections closed at once: the process held GATEWAY_MAX_CLIENTS.' },
-  acceptErrors: { metric: 'fm_gateway_accept_errors_total', help: 'Connections the operating system failed to hand over (ENOBUFS, EMFILE).' },
+  acceptErrors: { metric: 'fm_gateway_accept_errors_total', help: 'Connections the operating system failed to hand over (ENOBUFS, ENOMEM).' },
   probes: { metric: 'fm_gateway_probes_total', help: 'Connections that closed without sending anything (a balancer\'s checks).' },
   slowClientsDropped: { ...DROPPED_CLIENTS, labels: { limit: 'client' } },
   totalBufferDrops: { ...DROPPED_CLIENTS, labels: { limit: 'total' } },
