@@ -85,7 +85,7 @@ test(`the services run from the runtime stage: ${TOTAL_EVENTS} events to 100 cli
   const env = {
     PATH: process.env['PATH'], ...runtime.env,
     REDIS_URL: TEST_REDIS_URL, KEY_PREFIX: prefix, LISTEN_HOST: '127.0.0.1', LOG_LEVEL: 'warn',
-    EVENT_PORT: String(eventPort), CLIENT_PORT: String(clientPort), GATEWAYS: '2',
+    EVENT_PORT: String(eventPort), CLIENT_PORT: String(clientPort), GATEWAYS: '2', METRICS_PORT: '0',
   };
   const children = SERVICES.map((service) => startService(composeCommand(service), env));
   let stopping = false;
