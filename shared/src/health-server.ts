@@ -4,7 +4,7 @@ import { formatReadiness, type CheckResult } from './readiness-report.ts';
 import { listenOn } from './tcp-listen.ts';
 
 /** A check that takes longer counts as failed: the probe asking has a timeout of its own (compose: 3 s). */
-export const CHECK_TIMEOUT_MS = 1000;
+const CHECK_TIMEOUT_MS = 1000;
 
 /** One condition of a process's readiness, with a word on its state for the person reading /readyz. */
 export interface HealthCheck {

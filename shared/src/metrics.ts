@@ -3,14 +3,13 @@ import type { Redis } from 'ioredis';
 import { EventLoopDelay } from './event-loop-delay.ts';
 import type { Logger } from './logger.ts';
 
-/** Every metric of ours starts with it; Node's process metrics (`process_*`, `nodejs_*`) keep their standard names. */
-export const METRIC_PREFIX = 'fm_';
-
 /**
  * The metrics of one service process, in a registry of its own rather than prom-client's
  * global one: services started side by side in one process (as the tests start them)
  * keep their figures apart. Metrics are created on first use and shared after: a
  * sequencer's counters outlive its terms, each of which counts into the same series.
+ * Our names start with `fm_`; Node's process metrics (`process_*`, `nodejs_*`) keep their
+ * standard names, which dashboards expect.
  */
 export class ServiceMetrics {
   readonly registry = new Registry();
@@ -35,11 +34,6 @@ export class ServiceMetrics {
       read(this);
     };
     return this.existing<Gauge<Label>>(name) ?? new Gauge({ name, help, labelNames, collect, registers: [this.registry] });
-  }
-
-  /** A gauge the code sets itself. */
-  settableGauge(name: string, help: string): Gauge {
-    return this.existing<Gauge>(name) ?? new Gauge({ name, help, registers: [this.registry] });
   }
 
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {
