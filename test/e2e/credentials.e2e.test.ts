@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '../../tools/stack/src/free-ports.ts';
+import { freePortRange, freePorts } from '../../tools/stack/src/free-ports.ts';
 import { waitUntilReady } from '../../tools/stack/src/readiness.ts';
 import { stackRedisUrl } from '../../tools/stack/src/stack-redis.ts';
 import { CapturedProcess } from '../support/captured-process.ts';
@@ -26,10 +26,12 @@ test('npm start: its private Redis gets a generated password, that no log line o
   const dir = mkdtempSync(join(tmpdir(), 'fm-credentials-'));
   const dataDir = join(dir, 'data');
   const [redisPort, eventPort, clientPort] = (await freePorts(3)) as [number, number, number];
+  // ingest, the sequencer and the gateway: npm start numbers their metrics ports from this one.
+  const metricsPort = await freePortRange(3);
   const { REDIS_URL: _ignored, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = {
     ...inherited, STACK_DATA_DIR: dataDir, STACK_REDIS_PORT: String(redisPort), EVENT_PORT: String(eventPort),
-    CLIENT_PORT: String(clientPort), KEY_PREFIX, SEQUENCERS: '1', LOG_LEVEL: 'info',
+    CLIENT_PORT: String(clientPort), METRICS_PORT: String(metricsPort), KEY_PREFIX, SEQUENCERS: '1', LOG_LEVEL: 'info',
   };
   // As an earlier version (or a umask of 022) left it: readable by everyone.
   mkdirSync(join(dataDir, 'appendonlydir'), { recursive: true, mode: 0o755 });
@@ -63,7 +65,7 @@ test('npm start: its private Redis gets a generated password, that no log line o
     }
 
     const wrongPassword = `wrong-${randomBytes(8).toString('hex')}`;
-    const wrongEnv = { ...env, REDIS_URL: `redis://:${wrongPassword}@127.0.0.1:${redisPort}`, EVENT_PORT: '0', CLIENT_PORT: '0' };
+    const wrongEnv = { ...env, REDIS_URL: `redis://:${wrongPassword}@127.0.0.1:${redisPort}`, EVENT_PORT: '0', CLIENT_PORT: '0', METRICS_PORT: '0' };
     const refused = ['ingest', 'sequencer', 'gateway'].map((service) => CapturedProcess.start(`services/${service}/src/main.ts`, [], wrongEnv));
     const [opsStatus, opsReplay] = await Promise.all([
       CapturedProcess.run('tools/ops/src/main.ts', ['status'], wrongEnv),
