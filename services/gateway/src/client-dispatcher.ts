@@ -8,7 +8,7 @@ import { isHandoffMessage, type HandoffMessage } from './client-handoff.ts';
  * worker is not given a queue the others could have served, and so that a worker that
  * dies takes few connections with it (their clients connect again).
  */
-const HANDOFFS_IN_FLIGHT_PER_WORKER = 4;
+export const HANDOFFS_IN_FLIGHT_PER_WORKER = 4;
 
 /**
  * In the gateway's primary: holds the client port and hands each new connection to a
