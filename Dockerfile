@@ -35,7 +35,8 @@ COPY --from=build /app/services/sequencer/dist services/sequencer/dist
 COPY --from=build /app/services/gateway/dist services/gateway/dist
 
 ENV LISTEN_HOST=0.0.0.0
-EXPOSE 9090 9099
+# Event port, client port, and METRICS_PORT (/metrics, /livez, /readyz).
+EXPOSE 9090 9099 9464
 
 # The official image's unprivileged user; the files stay owned by root (read-only to it).
 USER node
