@@ -3,6 +3,8 @@ import envVar from 'env-var';
 import { LOOPBACK_ADDRESSES, parseAddressList, type AddressRange } from './address-allow-list.ts';
 import { checkKeyPrefix } from './keys.ts';
 
+const MAX_PORT = 65_535;
+
 /**
  * Every setting of every service, parsed once at start-up into a frozen object.
  * Each service reads only the part it needs; one table in the README lists them all.
@@ -229,6 +231,13 @@ export function loadConfig(
       heartbeatIntervalMs: int('GATEWAY_HEARTBEAT_INTERVAL_MS', 1000, '1000'),
     },
   };
+  // A gateway cluster's workers take the ports after METRICS_PORT (services/gateway/src/primary-health.ts).
+  if (config.metricsPort !== 0 && config.metricsPort + config.gateway.processes > MAX_PORT) {
+    throw new Error(
+      `METRICS_PORT=${config.metricsPort} with GATEWAYS=${config.gateway.processes}: the workers' metrics ports, ` +
+      `METRICS_PORT + 1 to METRICS_PORT + GATEWAYS, pass ${MAX_PORT}; for example METRICS_PORT=9464`,
+    );
+  }
   if (config.redisTlsCa !== undefined && !config.redisUrl.startsWith('rediss://')) {
     throw new Error('REDIS_TLS_CA_FILE is set, so REDIS_URL must be a TLS one, for example rediss://fm:password@redis.example:6380');
   }

@@ -25,7 +25,10 @@ export class HealthServer {
 
   static async start(host: string, port: number, metrics: ServiceMetrics, checks: readonly HealthCheck[]): Promise<HealthServer> {
     const server = createServer((request, response) => void answer(request, response, metrics, checks));
-    return new HealthServer(server, await listenOn(server, host, port));
+    const bound = await listenOn(server, host, port);
+    // An accept that fails (EMFILE near the descriptor limit) costs one scrape, which is tried again: never the service.
+    server.on('error', () => undefined);
+    return new HealthServer(server, bound);
   }
 
   async close(): Promise<void> {

@@ -79,7 +79,7 @@ export function isCredentialsRefusal(error: Error): boolean {
 }
 
 /** The connection's Redis as a URL that may be shown: its password, if any, as `***`. */
-export function redisAddress(redis: Redis): string {
+function redisAddress(redis: Redis): string {
   const { host, port, username, password, db, tls } = redis.options;
   const credentials = username || password ? `${username ?? ''}${password ? `:${HIDDEN_PASSWORD}` : ''}@` : '';
   return `${tls ? 'rediss' : 'redis'}://${credentials}${host}:${port}${db ? `/${db}` : ''}`;

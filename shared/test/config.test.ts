@@ -27,6 +27,8 @@ test('a bad setting names the variable and a valid example', () => {
   assert.throws(() => loadConfig({ EVENT_PORT: 'ninety' }, []), /EVENT_PORT.*9090/s);
   assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }, []), /LOG_LEVEL/);
   assert.throws(() => loadConfig({}, ['--config']), /--config needs a file/);
+  assert.throws(() => loadConfig({ METRICS_PORT: '65534', GATEWAYS: '2' }, []), /METRICS_PORT=65534 with GATEWAYS=2.*METRICS_PORT=9464/s);
+  assert.equal(loadConfig({ METRICS_PORT: '65533', GATEWAYS: '2' }, []).metricsPort, 65533);
 });
 
 test('by default nothing listens beyond this machine and only it may be the event source', () => {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { runVerification, type VerificationOptions } from '../../tools/verify/src/index.ts';
 import { Stack } from '../../tools/stack/src/stack.ts';
 import { waitUntilReady } from '../../tools/stack/src/readiness.ts';
-import { deletePrefix, silentLogger, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis-fixture.ts';
+import { connectClients, sendEvents } from '../support/broadcast-clients.ts';
+import { deletePrefix, eventually, silentLogger, TEST_REDIS_URL, testRedis, uniquePrefix } from '../support/redis-fixture.ts';
 import { freePorts } from '../../tools/stack/src/free-ports.ts';
 
 /**
@@ -22,7 +23,8 @@ const TOTAL_EVENTS = 200_000;
  */
 type GatewayLayout = 'two-ports' | 'cluster';
 
-async function runAgainstStack(lineEnding: '\r\n' | '\n', layout: GatewayLayout = 'two-ports') {
+/** A started stack against the shared Redis under a key prefix of its own; `stop` also deletes the keys. */
+async function startStack(layout: GatewayLayout, env: NodeJS.ProcessEnv = {}) {
   const prefix = uniquePrefix('e2e');
   const [eventPort, ...ports] = await freePorts(3);
   const gatewayPorts = layout === 'two-ports' ? ports : ports.slice(0, 1);
@@ -32,24 +34,37 @@ async function runAgainstStack(lineEnding: '\r\n' | '\n', layout: GatewayLayout 
     dataDir: '',
     env: {
       KEY_PREFIX: prefix, EVENT_PORT: String(eventPort), LISTEN_HOST: '127.0.0.1', LOG_LEVEL: 'warn',
-      CLIENT_PORT: String(gatewayPorts[0]), GATEWAYS: '2',
+      CLIENT_PORT: String(gatewayPorts[0]), GATEWAYS: '2', ...env,
     },
     ...(layout === 'two-ports' && { gatewayPorts }),
     stdio: ['ignore', 'ignore', 'inherit'],
     restart: false,
   }, silentLogger);
+  const stop = async () => {
+    await stack.stop();
+    await deletePrefix(redis, prefix);
+  };
   try {
     await stack.start();
     await waitUntilReady({ redisUrl: TEST_REDIS_URL, keyPrefix: prefix, eventPort: eventPort!, gateways: 2 });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { prefix, eventPort: eventPort!, gatewayPorts, stop };
+}
+
+async function runAgainstStack(lineEnding: '\r\n' | '\n', layout: GatewayLayout = 'two-ports') {
+  const { eventPort, gatewayPorts, stop } = await startStack(layout);
+  try {
     const options: VerificationOptions = {
-      eventHost: '127.0.0.1', eventPort: eventPort!, clientHost: '127.0.0.1', clientPorts: gatewayPorts,
+      eventHost: '127.0.0.1', eventPort, clientHost: '127.0.0.1', clientPorts: gatewayPorts,
       totalEvents: TOTAL_EVENTS, concurrencyLevel: 100, numberOfUsers: 1000, randomSeed: 666,
       timeoutMs: 20_000, maxEventSourceBatchSize: 100, lineEnding,
     };
     return await runVerification(options);
   } finally {
-    await stack.stop();
-    await deletePrefix(redis, prefix);
+    await stop();
   }
 }
 
@@ -69,4 +84,19 @@ test('GATEWAYS=2: two cluster workers behind one client port', async () => {
   const report = await runAgainstStack('\r\n', 'cluster');
   assert.deepEqual(report.failures, []);
   assert.equal(report.ok, true);
+});
+
+test('GATEWAYS=2 with GATEWAY_ALLOW_HALF_OPEN: a client that shuts down its sending side after its id line still receives', async () => {
+  const { prefix, eventPort, gatewayPorts, stop } = await startStack('cluster', { GATEWAY_ALLOW_HALF_OPEN: 'true' });
+  try {
+    // A socket a worker receives from its primary is made by Node with its own defaults: the worker must apply the setting.
+    const [client] = await connectClients(redis, prefix, [[7, gatewayPorts[0]!]]);
+    await client!.end();
+    await sendEvents(eventPort, ['1|B']);
+    await eventually(() => assert.equal(client!.received, '1|B\r\n'));
+    assert.equal(client!.closed, false);
+    client!.destroy();
+  } finally {
+    await stop();
+  }
 });

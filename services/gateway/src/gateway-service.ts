@@ -64,10 +64,11 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
     metricsPort: health.port,
     gateway,
     async close() {
-      clientsFromPrimary?.close();
       stopCounters();
       await health.close();
+      // Still confirming hand-offs while closing: the gateway closes what the primary hands it meanwhile.
       await gateway.close();
+      clientsFromPrimary?.close();
       await rejections.flush();
       waits.close();
       subscriber.disconnect();

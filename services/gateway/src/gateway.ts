@@ -89,7 +89,7 @@ export class Gateway implements GatewayState {
     this.buffers = new SendBuffers(config.maxClientBufferBytes, config.maxBufferedBytes, (socket, reason, unsentBytes) =>
       this.overflowed(socket, reason, unsentBytes),
     );
-    this.writes = new PacedWrites((socket, chunk) => this.buffers.write(socket, chunk));
+    this.writes = new PacedWrites((socket, chunk) => this.writeNow(socket, chunk));
     // A client that closed is gone (unless half-open clients are allowed, which may shut
     // down their sending side after the id line and go on reading; one that closed
     // altogether then looks the same until a write to it fails, or TCP keep-alive finds it).
@@ -127,6 +127,8 @@ export class Gateway implements GatewayState {
 
   /** Serves a connection accepted elsewhere (by the gateway's primary). */
   adopt(socket: Socket): void {
+    // Node makes a received socket with its own defaults, not this server's options.
+    socket.allowHalfOpen = this.config.allowHalfOpen;
     if (this.closing) socket.destroy();
     else this.onConnection(socket);
   }
@@ -309,12 +311,14 @@ export class Gateway implements GatewayState {
   }
 
   private write(session: UserSession, body: Buffer): void {
-    const notifications = notificationsIn(body);
-    for (const socket of session.sockets) {
-      this.writes.write(socket, body);
-      this.counters.add('bytesWritten', body.length);
-      this.counters.add('notificationsWritten', notifications);
-    }
+    for (const socket of session.sockets) this.writes.write(socket, body);
+  }
+
+  /** Counted as handed to the socket: what PacedWrites drops for a socket closed meanwhile was never written. */
+  private writeNow(socket: Socket, chunk: Buffer): void {
+    this.buffers.write(socket, chunk);
+    this.counters.add('bytesWritten', chunk.length);
+    this.counters.add('notificationsWritten', notificationsIn(chunk));
   }
 
   private overflowed(socket: Socket, reason: OverflowReason, unsentBytes: number): void {

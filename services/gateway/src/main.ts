@@ -4,19 +4,18 @@ import { startGatewayService } from './gateway-service.ts';
 import { startPrimaryHealth } from './primary-health.ts';
 import { superviseWorkers } from './worker-supervisor.ts';
 
-const processes = (() => {
+const config = (() => {
   try {
-    return loadConfig().gateway.processes;
+    return loadConfig();
   } catch {
-    return 1; // runService reports the configuration error.
+    return undefined; // runService reports the configuration error.
   }
 })();
 
-if (processes > 1 && cluster.isPrimary) {
-  const config = loadConfig();
+if (config && config.gateway.processes > 1 && cluster.isPrimary) {
   const logger = createLogger('gateway-primary', config.logLevel);
   superviseWorkers(config, logger);
-  await startPrimaryHealth(config, processes, logger);
+  await startPrimaryHealth(config, config.gateway.processes, logger);
 } else {
   await runService('gateway', startGatewayService);
 }

@@ -4,10 +4,10 @@ import { ClientDispatcher } from './client-dispatcher.ts';
 import { workerMetricsPort } from './primary-health.ts';
 
 /**
- * Runs GATEWAY_PROCESSES gateway processes behind the one client port with Node's cluster
+ * Runs GATEWAYS gateway processes behind the one client port with Node's cluster
  * module: the primary accepts connections and hands them to the ready workers in turn
  * (ClientDispatcher). A worker that dies is started again with a back-off, in its slot
- * (1 to GATEWAY_PROCESSES), which gives it its metrics port; SIGINT/SIGTERM stop them all.
+ * (1 to GATEWAYS), which gives it its metrics port; SIGINT/SIGTERM stop them all.
  */
 export function superviseWorkers(config: Config, logger: Logger): void {
   const count = config.gateway.processes;
@@ -17,6 +17,7 @@ export function superviseWorkers(config: Config, logger: Logger): void {
   const slots = new Map<number, number>();
   const dispatcher = new ClientDispatcher(config.listenHost, config.clientPort, logger);
   const fork = (slot: number) => {
+    if (stopping) return;
     const worker = cluster.fork({ METRICS_PORT: String(workerMetricsPort(config.metricsPort, slot)) });
     startedAt.set(worker.id, Date.now());
     slots.set(worker.id, slot);
@@ -24,7 +25,7 @@ export function superviseWorkers(config: Config, logger: Logger): void {
   };
   cluster.on('exit', (worker, code, signal) => {
     const livedMs = Date.now() - (startedAt.get(worker.id) ?? 0);
-    const slot = slots.get(worker.id) ?? 1;
+    const slot = slots.get(worker.id)!;
     startedAt.delete(worker.id);
     slots.delete(worker.id);
     if (stopping) return;

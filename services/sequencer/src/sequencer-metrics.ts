@@ -51,7 +51,7 @@ export interface TermState {
  * Where a sequencer process stands: `standby` (waiting for the lease), `starting` (won
  * it, loading position, follow graph and presence) or `active` (sequencing).
  */
-export type SequencerRole = 'standby' | 'starting' | 'active';
+type SequencerRole = 'standby' | 'starting' | 'active';
 
 /**
  * A sequencer process's metrics, which outlive its terms: the counters of each term
@@ -100,10 +100,6 @@ export class SequencerMetrics {
       },
       ['gateway'],
     );
-  }
-
-  get role(): SequencerRole {
-    return this.currentRole;
   }
 
   /** The lease is won: the term loads. */

@@ -22,7 +22,6 @@ const TERM_CLOSE_LIMIT_MS = 5000;
 
 export interface SequencerService {
   readonly metricsPort: number;
-  readonly metrics: SequencerMetrics;
   readonly lease: LeaderLease;
   readonly trimJob: TrimJob;
   /** The current term while this process is the active sequencer. */
@@ -146,7 +145,6 @@ export async function startSequencerService(config: Config, logger: Logger): Pro
   logger.info({ metricsPort: health.port }, 'sequencer metrics and health endpoints listening');
   return {
     metricsPort: health.port,
-    metrics,
     lease,
     trimJob,
     get active() {

@@ -65,7 +65,7 @@ function portAccepts(host: string, port: number): Promise<boolean> {
  * each must answer ready on its /readyz, and one sequencer must say it is active (every
  * standby is ready too, but with none active nothing is sequenced).
  */
-export async function servicesNotReady(host: string, healthPorts: ReadonlyMap<string, number>): Promise<string[]> {
+async function servicesNotReady(host: string, healthPorts: ReadonlyMap<string, number>): Promise<string[]> {
   const reports = await Promise.all(
     [...healthPorts].map(async ([name, port]) => ({ name, readiness: await probeReadiness(host, port, PROBE_TIMEOUT_MS) })),
   );
