@@ -89,7 +89,7 @@ test('GATEWAYS=2: two cluster workers behind one client port', async () => {
 test('GATEWAYS=2 with GATEWAY_ALLOW_HALF_OPEN: a client that shuts down its sending side after its id line still receives', async () => {
   const { prefix, eventPort, gatewayPorts, stop } = await startStack('cluster', { GATEWAY_ALLOW_HALF_OPEN: 'true' });
   try {
-    // A socket a worker receives from its primary is made by Node with its own defaults: the worker must apply the setting.
+    // Behind the cluster primary, the connection must still be served with the worker's own server options.
     const [client] = await connectClients(redis, prefix, [[7, gatewayPorts[0]!]]);
     await client!.end();
     await sendEvents(eventPort, ['1|B']);

@@ -1,11 +1,9 @@
-import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
   connectionCheck, connectRedis, disconnectRedis, HealthServer, keysFor, listeningCheck, logCountersEvery, redisCheck, RejectionLog,
   ServiceMetrics, WaitReport, type Config, type Logger,
 } from '@follower-maze/shared';
-import { ClientsFromPrimary } from './client-handoff.ts';
 import { Gateway } from './gateway.ts';
 import { registerGatewayGauges } from './gateway-metrics.ts';
 
@@ -27,10 +25,9 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
   const metrics = new ServiceMetrics();
   metrics.watchRedis(redis, 'gateway');
   metrics.watchRedis(subscriber, 'gateway-subscriber');
-  // A cluster worker is handed its clients by the primary, which holds the port (client-dispatcher.ts).
   let servingPort: number | undefined;
   const health = await HealthServer.start(config.listenHost, config.metricsPort, metrics, [
-    listeningCheck(cluster.isWorker ? 'serving the clients of its primary\'s port' : 'client port', () => servingPort),
+    listeningCheck('client port', () => servingPort),
     redisCheck(redis),
     // Deliveries arrive on it; while it is away they are held, and read back from the delivery log after.
     connectionCheck('subscriber', subscriber),
@@ -39,18 +36,11 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
   const waits = new WaitReport(redis, keys, `gateway-${gatewayId}`, logger);
   const gateway = new Gateway(subscriber, redis, keys, gatewayId, config.gateway, { rejections, waits, metrics }, logger);
   registerGatewayGauges(metrics, gateway);
-  let port = config.clientPort;
-  const clientsFromPrimary = cluster.isWorker ? new ClientsFromPrimary((socket) => gateway.adopt(socket)) : undefined;
+  let port: number;
   try {
-    if (clientsFromPrimary) {
-      await gateway.serveAdopted(() => clientsFromPrimary.open());
-      logger.info({ gatewayId, port, metricsPort: health.port }, 'gateway serving the clients its primary hands over');
-    } else {
-      port = await gateway.listen(config.listenHost, config.clientPort);
-      logger.info({ gatewayId, port, metricsPort: health.port }, 'gateway listening for user clients');
-    }
+    port = await gateway.listen(config.listenHost, config.clientPort);
+    logger.info({ gatewayId, port, metricsPort: health.port }, 'gateway listening for user clients');
   } catch (error) {
-    clientsFromPrimary?.close();
     await health.close();
     waits.close();
     subscriber.disconnect();
@@ -66,9 +56,7 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
     async close() {
       stopCounters();
       await health.close();
-      // Still confirming hand-offs while closing: the gateway closes what the primary hands it meanwhile.
       await gateway.close();
-      clientsFromPrimary?.close();
       await rejections.flush();
       waits.close();
       subscriber.disconnect();

@@ -114,25 +114,6 @@ export class Gateway implements GatewayState {
     return bound;
   }
 
-  /**
-   * Serves only the clients handed to `adopt`: a worker behind a primary that holds the
-   * port. `portOpen` resolves once that port is open, so that a gateway is in the gateways
-   * hash only when clients can connect, as with `listen`.
-   */
-  async serveAdopted(portOpen: () => Promise<void>): Promise<void> {
-    await this.sync();
-    await portOpen();
-    await this.progress.heartbeat();
-  }
-
-  /** Serves a connection accepted elsewhere (by the gateway's primary). */
-  adopt(socket: Socket): void {
-    // Node makes a received socket with its own defaults, not this server's options.
-    socket.allowHalfOpen = this.config.allowHalfOpen;
-    if (this.closing) socket.destroy();
-    else this.onConnection(socket);
-  }
-
   /** Open client sockets, in the handshake or served. */
   get clientCount(): number {
     return this.sockets.size;

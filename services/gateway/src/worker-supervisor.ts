@@ -1,13 +1,12 @@
 import cluster from 'node:cluster';
 import { RestartBackoff, type Config, type Logger } from '@follower-maze/shared';
-import { ClientDispatcher } from './client-dispatcher.ts';
 import { workerMetricsPort } from './primary-health.ts';
 
 /**
  * Runs GATEWAYS gateway processes behind the one client port with Node's cluster
- * module: the primary accepts connections and hands them to the ready workers in turn
- * (ClientDispatcher). A worker that dies is started again with a back-off, in its slot
- * (1 to GATEWAYS), which gives it its metrics port; SIGINT/SIGTERM stop them all.
+ * module: the primary accepts connections and hands them to the workers round-robin. A
+ * worker that dies is started again with a back-off, in its slot (1 to GATEWAYS), which
+ * gives it its metrics port; SIGINT/SIGTERM stop them all.
  */
 export function superviseWorkers(config: Config, logger: Logger): void {
   const count = config.gateway.processes;
@@ -15,13 +14,11 @@ export function superviseWorkers(config: Config, logger: Logger): void {
   const backoff = new RestartBackoff();
   const startedAt = new Map<number, number>();
   const slots = new Map<number, number>();
-  const dispatcher = new ClientDispatcher(config.listenHost, config.clientPort, logger);
   const fork = (slot: number) => {
     if (stopping) return;
     const worker = cluster.fork({ METRICS_PORT: String(workerMetricsPort(config.metricsPort, slot)) });
     startedAt.set(worker.id, Date.now());
     slots.set(worker.id, slot);
-    dispatcher.add(worker);
   };
   cluster.on('exit', (worker, code, signal) => {
     const livedMs = Date.now() - (startedAt.get(worker.id) ?? 0);
@@ -38,7 +35,6 @@ export function superviseWorkers(config: Config, logger: Logger): void {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    dispatcher.close();
     const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
     let running = workers.length;
     if (running === 0) process.exit(0);
