@@ -1,25 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
 import { HealthServer, type HealthCheck } from '../src/health-server.ts';
 import { remoteReadinessCheck } from '../src/health-checks.ts';
 import { ServiceMetrics } from '../src/metrics.ts';
 import { probeReadiness } from '../src/readiness-probe.ts';
 import { parseReadiness } from '../src/readiness-report.ts';
 import { freePorts } from '../../tools/stack/src/free-ports.ts';
+import { httpGet } from '../../test/support/metrics-scrape.ts';
 
 const HOST = '127.0.0.1';
-
-function fetchText(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    get({ host: HOST, port, path }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, type: String(response.headers['content-type']), body }));
-    }).on('error', reject);
-  });
-}
 
 async function serve(checks: readonly HealthCheck[], t: { after(fn: () => Promise<void>): void }): Promise<HealthServer> {
   const metrics = new ServiceMetrics();
@@ -33,17 +22,17 @@ const passing = (name: string, detail: string): HealthCheck => ({ name, check: (
 
 test('/metrics serves the registry as Prometheus text, /livez answers while the process runs, anything else is 404', async (t) => {
   const server = await serve([], t);
-  const metrics = await fetchText(server.port, '/metrics');
+  const metrics = await httpGet(server.port, '/metrics');
   assert.equal(metrics.status, 200);
   assert.match(metrics.type, /^text\/plain; version=0\.0\.4/);
   assert.match(metrics.body, /^fm_t_things_total 4$/m);
-  assert.deepEqual(await fetchText(server.port, '/livez').then(({ status }) => status), 200);
-  assert.equal((await fetchText(server.port, '/nothing')).status, 404);
+  assert.deepEqual(await httpGet(server.port, '/livez').then(({ status }) => status), 200);
+  assert.equal((await httpGet(server.port, '/nothing')).status, 404);
 });
 
 test('/readyz is 200 when every check passes and 503 otherwise, saying each check\'s state; a check that throws or hangs fails', async (t) => {
   const ready = await serve([passing('listening', 'event port 9090'), passing('redis', 'answered PING in 1 ms')], t);
-  const answer = await fetchText(ready.port, '/readyz');
+  const answer = await httpGet(ready.port, '/readyz');
   assert.equal(answer.status, 200);
   assert.equal(answer.body, 'ready\nok listening: event port 9090\nok redis: answered PING in 1 ms\n');
 
@@ -53,7 +42,7 @@ test('/readyz is 200 when every check passes and 503 otherwise, saying each chec
     { name: 'role', check: () => new Promise(() => undefined) },
   ], t);
   const startedAt = Date.now();
-  const failed = await fetchText(notReady.port, '/readyz');
+  const failed = await httpGet(notReady.port, '/readyz');
   assert.ok(Date.now() - startedAt < 3000, 'a hanging check does not hang the answer');
   assert.equal(failed.status, 503);
   assert.deepEqual(parseReadiness(failed.body), {
@@ -75,7 +64,7 @@ test('a probe reads another process\'s readiness; one that does not answer is no
   assert.match(gone.checks[0]!.detail, /ECONNREFUSED/);
 
   const primary = await serve([remoteReadinessCheck('worker 1', HOST, worker.port, 800), remoteReadinessCheck('worker 2', HOST, unused!, 800)], t);
-  const report = parseReadiness((await fetchText(primary.port, '/readyz')).body);
+  const report = parseReadiness((await httpGet(primary.port, '/readyz')).body);
   assert.equal(report.ready, false);
   assert.deepEqual(report.checks.map(({ name, ok }) => [name, ok]), [['worker 1', true], ['worker 2', false]]);
   assert.equal(report.checks[0]!.detail, `ready (port ${worker.port})`);

@@ -1,13 +1,13 @@
 import { get } from 'node:http';
 
-/** What a process's metrics port answers on a path: status and body. */
-export function httpGet(port: number, path: string, host = '127.0.0.1'): Promise<{ status: number; body: string }> {
+/** What a process's metrics port answers on a path: status, content type and body. */
+export function httpGet(port: number, path: string, host = '127.0.0.1'): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
     get({ host, port, path, timeout: 5000 }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, type: String(response.headers['content-type']), body }));
     }).on('error', reject);
   });
 }

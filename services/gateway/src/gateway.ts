@@ -102,7 +102,13 @@ export class Gateway implements GatewayState {
 
   /** Serves the clients that connect to `host:port`; resolves with the port bound. */
   async listen(host: string, port: number): Promise<number> {
-    await this.sync();
+    await this.subscriber.subscribe(this.keys.batchEnd);
+    // After subscribing: a batch committed in between is then either seen or counted here.
+    const [batchSeq, epoch] = await this.redis.hmget(this.keys.position, 'batchSeq', 'epoch');
+    this.epoch = Math.max(this.epoch, Number(epoch ?? 0));
+    this.lastBatch = Math.max(this.lastBatch, Number(batchSeq ?? 0));
+    this.synced = true;
+    this.progress.received(this.lastBatch);
     const bound = await listenOn(this.server, host, port);
     // An accept that fails (ENOBUFS, ENOMEM) is an 'error' of the server: it must go on, not crash.
     this.server.on('error', (error: Error) => {
@@ -141,16 +147,6 @@ export class Gateway implements GatewayState {
       .del(this.keys.presence(this.gatewayId))
       .publish(this.keys.gatewayEvents, encodeGatewayEvent({ kind: 'gone', gatewayId: this.gatewayId }))
       .exec();
-  }
-
-  private async sync(): Promise<void> {
-    await this.subscriber.subscribe(this.keys.batchEnd);
-    // After subscribing: a batch committed in between is then either seen or counted here.
-    const [batchSeq, epoch] = await this.redis.hmget(this.keys.position, 'batchSeq', 'epoch');
-    this.epoch = Math.max(this.epoch, Number(epoch ?? 0));
-    this.lastBatch = Math.max(this.lastBatch, Number(batchSeq ?? 0));
-    this.synced = true;
-    this.progress.received(this.lastBatch);
   }
 
   private onConnection(socket: Socket): void {

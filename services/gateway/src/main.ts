@@ -15,7 +15,7 @@ const config = (() => {
 if (config && config.gateway.processes > 1 && cluster.isPrimary) {
   const logger = createLogger('gateway-primary', config.logLevel);
   superviseWorkers(config, logger);
-  await startPrimaryHealth(config, config.gateway.processes, logger);
+  await startPrimaryHealth(config, logger);
 } else {
   await runService('gateway', startGatewayService);
 }

@@ -18,7 +18,8 @@ export function workerMetricsPort(primaryPort: number, slot: number): number {
  * readiness that is every worker's (one check per worker, asking its /readyz), so that a
  * compose healthcheck or `npm start` asks one port per gateway service.
  */
-export async function startPrimaryHealth(config: Config, workers: number, logger: Logger): Promise<HealthServer> {
+export async function startPrimaryHealth(config: Config, logger: Logger): Promise<HealthServer> {
+  const workers = config.gateway.processes;
   const host = probeHost(config.listenHost);
   const checks = Array.from({ length: workers }, (_, index) => {
     const slot = index + 1;
