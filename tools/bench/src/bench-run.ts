@@ -16,14 +16,12 @@ import { readEventLoopDelays, type EventLoopWorst } from './event-loop-report.ts
 import { Crowd } from './crowd.ts';
 import type { CrowdWorkerReport } from './crowd-worker.ts';
 import { waitUntilReady } from '../../stack/src/readiness.ts';
+import { benchStackEnv, HOST, KEY_PREFIX } from './bench-stack.ts';
 import { JoinLatencyProbe, type JoinLatency } from './join-latency-probe.ts';
 
-const HOST = '127.0.0.1';
-const KEY_PREFIX = 'bench';
 /** Verification progress arrives every second; a line every few is enough to follow a run. */
 const PROGRESS_LINE_INTERVAL_MS = 3000;
 const PROFILE_TOP_FUNCTIONS = 15;
-const COUNTERS_INTERVAL_MS = 1000;
 /** The checker draws its clients' users from ten times as many. */
 const USERS_PER_CLIENT = 10;
 
@@ -74,11 +72,7 @@ export class BenchRun {
     const stack = (this.stack = new Stack({
       redisPort: redisPort!,
       dataDir: this.dataDir,
-      // Counters every second at info: their event-loop delays are read back for the report.
-      env: {
-        EVENT_PORT: String(eventPort), CLIENT_PORT: String(gatewayPorts[0]), LISTEN_HOST: HOST, KEY_PREFIX, LOG_LEVEL: 'info',
-        METRICS_INTERVAL_MS: String(COUNTERS_INTERVAL_MS),
-      },
+      env: benchStackEnv(eventPort!, gatewayPorts[0]!),
       // Node writes the profile when the process exits, which Stack.stop() asks for with SIGTERM.
       ...(profile && { serviceNodeArgs: { [profile]: ['--cpu-prof', `--cpu-prof-dir=${this.runDir}`] } }),
       gatewayPorts,

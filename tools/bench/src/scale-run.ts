@@ -19,11 +19,9 @@ import { counterGrowth, readKernelCounters, readSysctl, type KernelCounters } fr
 import { MEMORY_PROBE_SIGNAL, type MemoryProbeReading } from './memory-probe.ts';
 import type { ScaleOptions } from './scale-options.ts';
 import { arrivalFigures, type ArrivalFigures } from './scale-figures.ts';
+import { benchStackEnv, COUNTERS_INTERVAL_MS, HOST, KEY_PREFIX } from './bench-stack.ts';
 import { formatCount } from './report.ts';
 
-const HOST = '127.0.0.1';
-const KEY_PREFIX = 'bench';
-const COUNTERS_INTERVAL_MS = 1000;
 const PROGRESS_LINE_INTERVAL_MS = 1000;
 const PRESENCE_POLL_MS = 50;
 const PROBE_TIMEOUT_MS = 10_000;
@@ -144,10 +142,7 @@ export class ScaleRun {
     const stack = (this.stack = new Stack({
       redisPort: redisPort!,
       dataDir: this.dataDir,
-      env: {
-        EVENT_PORT: String(eventPort), CLIENT_PORT: String(gatewayPorts[0]), LISTEN_HOST: HOST, KEY_PREFIX, LOG_LEVEL: 'info',
-        METRICS_INTERVAL_MS: String(COUNTERS_INTERVAL_MS), GATEWAY_MAX_CLIENTS: String(this.maxClientsPerGateway),
-      },
+      env: { ...benchStackEnv(eventPort!, gatewayPorts[0]!), GATEWAY_MAX_CLIENTS: String(this.maxClientsPerGateway) },
       ...(profile && { serviceNodeArgs: { [profile]: ['--cpu-prof', `--cpu-prof-dir=${this.runDir}`] } }),
       // The probe answers SIGUSR2 with the gateway's heap after a full collection; the gateway knows nothing of it.
       placement: (_name, service) => service === 'gateway'
