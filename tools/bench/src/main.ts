@@ -1,18 +1,15 @@
-import { fileURLToPath } from 'node:url';
 import { join, relative } from 'node:path';
 import { createLogger } from '@follower-maze/shared';
 import { benchOptionsFromEnv, type BenchOptions } from './bench-options.ts';
 import { BenchRun, type BenchResult } from './bench-run.ts';
 import { formatCount, formatRun, formatSummaryTable } from './report.ts';
+import { REPO_ROOT, runLogDir, stopOnInterrupt } from '../../stack/src/long-run.ts';
 
 /**
  * `npm run bench`: one fresh stack per run size, the standard verification against
  * it, and the figures a closing note needs (throughput, latency, memory, Redis load,
  * optionally a CPU profile). Exit code 0 when every run passed, 1 otherwise, 2 for bad settings.
  */
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-/** What Ctrl-C (or SIGTERM) exits with, as a shell reports a SIGINT. */
-const INTERRUPTED_EXIT_CODE = 130;
 
 let options: BenchOptions;
 try {
@@ -24,17 +21,13 @@ try {
 
 // Only the stack's warnings (a service died and was restarted, say) reach the terminal.
 const logger = createLogger('bench', 'warn');
-const benchDir = join(REPO_ROOT, '.bench', new Date().toISOString().replace(/:/g, '-').replace(/\..*/, ''));
+const benchDir = runLogDir('.bench');
 let current: BenchRun | undefined;
 let interrupted = false;
-const interrupt = async (): Promise<void> => {
+stopOnInterrupt('stopping the stack', async () => {
   interrupted = true;
-  console.error('interrupted: stopping the stack');
   await current?.cleanup();
-  process.exit(INTERRUPTED_EXIT_CODE);
-};
-process.once('SIGINT', () => void interrupt());
-process.once('SIGTERM', () => void interrupt());
+});
 
 console.log(
   `benchmark: ${options.runSizes.map(formatCount).join(' and ')} events, ${formatCount(options.clients)} clients, ` +

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLogger, loadConfig } from '@follower-maze/shared';
 import { formatCount } from './report.ts';
+import { REPO_ROOT, runLogDir, stopOnInterrupt } from '../../stack/src/long-run.ts';
 import { gatewayMaxClients } from './scale-figures.ts';
 import { scaleOptionsFromEnv, type ScaleOptions } from './scale-options.ts';
 import { formatScaleRun, formatScaleTable } from './scale-report.ts';
@@ -13,8 +13,6 @@ import { ScaleRun, type ScaleResult } from './scale-run.ts';
  * stack; memory per idle connection, connect rate and broadcast-to-all time (see
  * scale-run.ts). Exit code 0 when every run passed, 1 otherwise, 2 for bad settings.
  */
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const INTERRUPTED_EXIT_CODE = 130;
 
 let options: ScaleOptions;
 let maxClients: number;
@@ -29,15 +27,11 @@ try {
 }
 
 const logger = createLogger('bench-scale', 'warn');
-const benchDir = join(REPO_ROOT, '.bench', `scale-${new Date().toISOString().replace(/:/g, '-').replace(/\..*/, '')}`);
+const benchDir = runLogDir('.bench', 'scale-');
 let current: ScaleRun | undefined;
-const interrupt = async (): Promise<void> => {
-  console.error('interrupted: stopping the crowd and the stack');
+stopOnInterrupt('stopping the crowd and the stack', async () => {
   await current?.cleanup();
-  process.exit(INTERRUPTED_EXIT_CODE);
-};
-process.once('SIGINT', () => void interrupt());
-process.once('SIGTERM', () => void interrupt());
+});
 
 console.log(
   `scale benchmark: ${formatCount(options.clients)} clients over ${options.gateways} gateway processes, ` +

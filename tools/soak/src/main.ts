@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { formatCount, formatFailure, formatRunLine, formatSummaryTable } from './report.ts';
+import { REPO_ROOT, runLogDir, stopOnInterrupt } from '../../stack/src/long-run.ts';
 import { runSoak } from './soak.ts';
 import { soakOptionsFromEnv, type SoakOptions } from './soak-options.ts';
 import type { SoakRun } from './soak-run.ts';
@@ -10,9 +10,6 @@ import type { SoakRun } from './soak-run.ts';
  * fault at a random moment of a verification run, to find what fails only sometimes.
  * Exit code 0 when every run passed, 1 otherwise, 2 for bad settings.
  */
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-/** What Ctrl-C (or SIGTERM) exits with, as a shell reports a SIGINT. */
-const INTERRUPTED_EXIT_CODE = 130;
 
 let options: SoakOptions;
 try {
@@ -22,15 +19,11 @@ try {
   process.exit(2);
 }
 
-const logsDir = join(REPO_ROOT, '.soak', new Date().toISOString().replace(/:/g, '-').replace(/\..*/, ''));
+const logsDir = runLogDir('.soak');
 let current: SoakRun | undefined;
-const interrupt = async (): Promise<void> => {
-  console.error('interrupted: stopping the stack');
+stopOnInterrupt('stopping the stack', async () => {
   await current?.stop();
-  process.exit(INTERRUPTED_EXIT_CODE);
-};
-process.once('SIGINT', () => void interrupt());
-process.once('SIGTERM', () => void interrupt());
+});
 
 console.log(
   `soak: ${options.faults.join(', ')}; ${options.runsPerFault} run${options.runsPerFault === 1 ? '' : 's'} each of ${formatCount(options.events)} events ` +
