@@ -23,6 +23,14 @@ export interface Config {
    * Only with `rediss://`. Default: unset, the system's authorities.
    */
   readonly redisTlsCa: string | undefined;
+  /**
+   * Seed nodes of a Redis Cluster, instead of REDIS_URL: a comma-separated list of URLs
+   * (`redis://:secret@10.0.0.1:7000,redis://10.0.0.2:7000`); the client learns the rest of
+   * the cluster from them, and every node takes the first URL's user, password and TLS.
+   * Default: unset, one Redis at REDIS_URL. Every key is then in the hash tag of
+   * KEY_PREFIX, and user channels are sharded channels; see the README's *Redis Cluster*.
+   */
+  readonly redisClusterNodes: readonly string[] | undefined;
   /** Prefix of every Redis key and channel, so deployments and test runs can share one Redis; see `checkKeyPrefix`. Default `fm`. */
   readonly keyPrefix: string;
   /**
@@ -191,6 +199,7 @@ export function loadConfig(
   const config: Config = {
     redisUrl: env.get('REDIS_URL').default('redis://127.0.0.1:6379').example('rediss://fm:password@redis.example:6380/0').asRedisUrl(),
     redisTlsCa: env.get('REDIS_TLS_CA_FILE').example('/etc/follower-maze/redis-ca.pem').asFileText(),
+    redisClusterNodes: env.get('REDIS_CLUSTER_NODES').example('redis://:password@10.0.0.1:7000,redis://10.0.0.2:7000').asRedisUrlList(),
     keyPrefix: env.get('KEY_PREFIX').default('fm').example('fm').asKeyPrefix(),
     listenHost: env.get('LISTEN_HOST').default('127.0.0.1').example('0.0.0.0').asString(),
     eventPort: env.get('EVENT_PORT').default('9090').example('9090').asPortNumber(),
@@ -238,7 +247,10 @@ export function loadConfig(
       `METRICS_PORT + 1 to METRICS_PORT + GATEWAYS, pass ${MAX_PORT}; for example METRICS_PORT=9464`,
     );
   }
-  if (config.redisTlsCa !== undefined && !config.redisUrl.startsWith('rediss://')) {
+  if (config.redisClusterNodes !== undefined && environment.REDIS_URL !== undefined) {
+    throw new Error('REDIS_URL and REDIS_CLUSTER_NODES are both set: give REDIS_URL for one Redis, or REDIS_CLUSTER_NODES for a cluster');
+  }
+  if (config.redisTlsCa !== undefined && !(config.redisClusterNodes?.[0] ?? config.redisUrl).startsWith('rediss://')) {
     throw new Error('REDIS_TLS_CA_FILE is set, so REDIS_URL must be a TLS one, for example rediss://fm:password@redis.example:6380');
   }
   return deepFreeze(config);
@@ -258,6 +270,15 @@ function asRedisUrl(value: string): string {
   return value;
 }
 
+/** A comma-separated list of `redis://` or `rediss://` URLs, all of one kind. */
+function asRedisUrlList(value: string): string[] {
+  const urls = value.split(',').map((url) => url.trim()).filter((url) => url !== '');
+  if (urls.length === 0) throw new Error('should name at least one node, for example redis://10.0.0.1:7000');
+  for (const url of urls) asRedisUrl(url);
+  if (new Set(urls.map((url) => new URL(url).protocol)).size > 1) throw new Error('should be all redis:// or all rediss://');
+  return urls;
+}
+
 function asFileText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -267,7 +288,7 @@ function asFileText(file: string): string {
 }
 
 /** The accessors of our own settings' kinds, beside env-var's: their errors are reported like env-var's own. */
-const accessors = { asRedisUrl, asKeyPrefix: checkKeyPrefix, asAddressList: parseAddressList, asFileText };
+const accessors = { asRedisUrl, asRedisUrlList, asKeyPrefix: checkKeyPrefix, asAddressList: parseAddressList, asFileText };
 
 function deepFreeze<T extends object>(value: T): T {
   for (const child of Object.values(value)) {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.ts';
 import type { HealthCheck } from './health-server.ts';
 import { probeReadiness } from './readiness-probe.ts';
 

@@ -25,3 +25,4 @@ export * from './health-server.ts';
 export * from './health-checks.ts';
 export * from './readiness-report.ts';
 export * from './readiness-probe.ts';
+export * from './cluster-slots.ts';

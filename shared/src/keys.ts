@@ -1,9 +1,17 @@
+import { hashTagForSlot } from './cluster-slots.ts';
+
 /**
  * Every Redis key and channel name in one place, derived from KEY_PREFIX.
- * Keys are plain (no hash tags) because one Redis holds them all; see the README
- * for what changes under Redis Cluster.
+ *
+ * On one Redis the names are the prefix and a suffix (`fm:events`). On a Redis Cluster
+ * every key is in the prefix's hash tag (`{fm}:events`), so that the keys the sequencer
+ * changes in one script (position, stream, group, follow graph, delivery log, lease)
+ * share one slot. User channels are the exception: they are sharded channels, named
+ * without the tag (`fm:user:42`), so that they spread over the shards.
  */
 export interface Keys {
+  /** True on a Redis Cluster: sharded channels (SPUBLISH, SSUBSCRIBE) for users and batch ends. */
+  readonly cluster: boolean;
   /** Stream of raw events; each entry holds many event lines. */
   readonly events: string;
   /** Consumer group of the sequencer on `events`. */
@@ -28,9 +36,16 @@ export interface Keys {
   gatewayLoad(gatewayId: string): string;
   /** Channel on which gateways announce presence changes and progress. */
   readonly gatewayEvents: string;
-  /** Channel on which the sequencer marks the end of each committed batch. */
+  /** Channel on which the sequencer marks the end of each committed batch (one Redis). */
   readonly batchEnd: string;
-  /** Channel of one user's deliveries. */
+  /**
+   * On a Redis Cluster: the sharded channel of the batch-end markers that the master
+   * serving `slot` carries (the sequencer publishes each marker on one such channel per
+   * master, after that master's deliveries, so a gateway that has the marker from every
+   * master has every delivery of the batch).
+   */
+  batchEndOnSlot(slot: number): string;
+  /** Channel of one user's deliveries (a sharded channel on a Redis Cluster). */
   userChannel(userId: number): string;
   /** `userChannel(id)` is this followed by the id. */
   readonly userChannelPrefix: string;
@@ -70,8 +85,16 @@ export function checkKeyPrefix(prefix: string): string {
   );
 }
 
-export function keysFor(prefix: string): Keys {
+/**
+ * The names for KEY_PREFIX. `cluster`: the deployment runs on a Redis Cluster
+ * (REDIS_CLUSTER_NODES); a prefix given without braces is then put in a hash tag.
+ */
+export function keysFor(keyPrefix: string, cluster = false): Keys {
+  const bare = keyPrefix.replace(/^\{(.*)\}$/, '$1');
+  const prefix = cluster ? `{${bare}}` : keyPrefix;
+  const channelPrefix = cluster ? bare : keyPrefix;
   return Object.freeze({
+    cluster,
     events: `${prefix}:events`,
     sequencerGroup: 'sequencer',
     position: `${prefix}:position`,
@@ -83,8 +106,9 @@ export function keysFor(prefix: string): Keys {
     gatewayLoad: (gatewayId: string) => `${prefix}:gateway-load:${gatewayId}`,
     gatewayEvents: `${prefix}:gateway-events`,
     batchEnd: `${prefix}:batch-end`,
-    userChannel: (userId: number) => `${prefix}:user:${userId}`,
-    userChannelPrefix: `${prefix}:user:`,
+    batchEndOnSlot: (slot: number) => `${channelPrefix}:batch-end:{${hashTagForSlot(slot)}}`,
+    userChannel: (userId: number) => `${channelPrefix}:user:${userId}`,
+    userChannelPrefix: `${channelPrefix}:user:`,
     rejected: `${prefix}:rejected`,
     jobsPrefix: `${prefix}:jobs`,
     waits: (processName: string) => `${prefix}:waits:${processName}`,

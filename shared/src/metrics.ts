@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CollectFunction } from 'prom-client';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.ts';
 import { EventLoopDelay } from './event-loop-delay.ts';
 import type { Logger } from './logger.ts';
 

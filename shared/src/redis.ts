@@ -1,15 +1,29 @@
-import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.ts';
 import { HIDDEN_PASSWORD } from './redact-url.ts';
 import { ThrottledWarning } from './throttled-warning.ts';
 
+/** A connection to one Redis, or to a Redis Cluster (REDIS_CLUSTER_NODES). */
+export type RedisClient = Redis | Cluster;
+
 /** Longest pause between two reconnection attempts. */
 const MAX_RECONNECT_DELAY_MS = 2000;
 
-/** Where Redis is and how to trust its TLS certificate: REDIS_URL and REDIS_TLS_CA_FILE's certificates (a `Config` is one). */
+/**
+ * Where Redis is and how to trust its TLS certificate: REDIS_URL, or REDIS_CLUSTER_NODES
+ * for a cluster, and REDIS_TLS_CA_FILE's certificates (a `Config` is one).
+ */
 export interface RedisTarget {
   readonly redisUrl: string;
   readonly redisTlsCa?: string | undefined;
+  /** Seed nodes of a Redis Cluster, as URLs; every node takes the first one's user, password and TLS. */
+  readonly redisClusterNodes?: readonly string[] | undefined;
+}
+
+/** A node of a cluster, as the cluster's slot map names it. */
+export interface NodeAddress {
+  readonly host: string;
+  readonly port: number;
 }
 
 /** The options that make a connection to the target trust the authority of REDIS_TLS_CA_FILE, when one is given. */
@@ -19,18 +33,66 @@ export function redisTlsOptions(target: RedisTarget): RedisOptions {
 
 /**
  * A Redis connection that retries forever with backoff (commands wait in its queue
- * while it reconnects) and logs its troubles without crashing the process.
+ * while it reconnects) and logs its troubles without crashing the process. With
+ * REDIS_CLUSTER_NODES, a cluster client: it learns the slot map from the seeds, follows
+ * redirections and failovers, and gives every node connection the same options.
  */
-export function connectRedis(target: RedisTarget, name: string, logger: Logger, options: RedisOptions = {}): Redis {
-  const redis = new Redis(target.redisUrl, {
-    connectionName: name,
-    maxRetriesPerRequest: null,
-    retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-    ...redisTlsOptions(target),
-    ...options,
-  });
+export function connectRedis(target: RedisTarget & { readonly redisClusterNodes?: undefined }, name: string, logger: Logger, options?: RedisOptions): Redis;
+export function connectRedis(target: RedisTarget, name: string, logger: Logger, options?: RedisOptions): RedisClient;
+export function connectRedis(target: RedisTarget, name: string, logger: Logger, options: RedisOptions = {}): RedisClient {
+  const seeds = target.redisClusterNodes;
+  const client = seeds
+    ? new Cluster(seeds.map(nodeOf), {
+      redisOptions: { ...nodeOptions(target, name), ...options },
+      clusterRetryStrategy: retryDelay,
+      // A master that failed over answers CLUSTERDOWN or is gone for a few seconds: commands wait, as on one Redis.
+      retryDelayOnClusterDown: 200,
+      retryDelayOnFailover: 200,
+    })
+    : new Redis(target.redisUrl, { ...nodeOptions(target, name), ...options });
+  watchRedisErrors(client, name, logger);
+  return client;
+}
+
+/** A connection to one node of the cluster the target names (a gateway's sharded subscriber, say). */
+export function connectNode(target: RedisTarget, node: NodeAddress, name: string, logger: Logger, options: RedisOptions = {}): Redis {
+  const redis = new Redis({ ...nodeOptions(target, name), host: node.host, port: node.port, ...options });
   watchRedisErrors(redis, name, logger);
   return redis;
+}
+
+/** The master nodes of a cluster client (each one's own connection), or the one Redis. */
+export function masterNodes(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [client];
+}
+
+/** A second client like the first: the same Redis or cluster, the same options. */
+export function duplicateClient(client: RedisClient): RedisClient {
+  return client instanceof Cluster ? client.duplicate() : client.duplicate();
+}
+
+function retryDelay(attempt: number): number {
+  return Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS);
+}
+
+/** Options of every node connection: credentials and TLS from REDIS_URL or the first seed node's URL. */
+function nodeOptions(target: RedisTarget, name: string): RedisOptions {
+  const url = new URL(target.redisClusterNodes?.[0] ?? target.redisUrl);
+  return {
+    connectionName: name,
+    maxRetriesPerRequest: null,
+    retryStrategy: retryDelay,
+    ...(url.username && { username: decodeURIComponent(url.username) }),
+    ...(url.password && { password: decodeURIComponent(url.password) }),
+    ...(url.protocol === 'rediss:' && { tls: {} }),
+    ...(target.redisClusterNodes === undefined && url.pathname.length > 1 && { db: Number(url.pathname.slice(1)) }),
+    ...redisTlsOptions(target),
+  };
+}
+
+function nodeOf(url: string): NodeAddress {
+  const { hostname, port } = new URL(url);
+  return { host: hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(port || 6379) };
 }
 
 /** Refused credentials, one warning per process and interval however many connections are refused. */
@@ -42,7 +104,7 @@ const refusedCredentials = new WeakMap<Logger, ThrottledWarning>();
  * prints a raw stack trace for an error nobody listens to. Refused credentials get a
  * line of their own that names REDIS_URL without its password.
  */
-export function watchRedisErrors(redis: Redis, name: string, logger: Logger): void {
+export function watchRedisErrors(redis: RedisClient, name: string, logger: Logger): void {
   const warning = new ThrottledWarning(logger, 'redis connection error');
   redis.on('error', (error: Error) => {
     hideCredentials(error);
@@ -79,14 +141,16 @@ export function isCredentialsRefusal(error: Error): boolean {
 }
 
 /** The connection's Redis as a URL that may be shown: its password, if any, as `***`. */
-function redisAddress(redis: Redis): string {
-  const { host, port, username, password, db, tls } = redis.options;
+function redisAddress(client: RedisClient): string {
+  const { host, port, username, password, db, tls } = client instanceof Cluster
+    ? client.nodes()[0]?.options ?? { ...client.options.redisOptions, host: 'cluster', port: 0 }
+    : client.options;
   const credentials = username || password ? `${username ?? ''}${password ? `:${HIDDEN_PASSWORD}` : ''}@` : '';
   return `${tls ? 'rediss' : 'redis'}://${credentials}${host}:${port}${db ? `/${db}` : ''}`;
 }
 
 /** Closes a connection politely, or drops it when Redis is not there to answer. */
-export async function disconnectRedis(redis: Redis): Promise<void> {
+export async function disconnectRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') {
     await redis.quit().catch(() => redis.disconnect());
   } else {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.ts';
 import type { Logger } from './logger.ts';
 import { ThrottledWarning } from './throttled-warning.ts';
 

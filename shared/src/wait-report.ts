@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.ts';
 import type { Keys } from './keys.ts';
 import type { Logger } from './logger.ts';
 

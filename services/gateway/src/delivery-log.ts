@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import { decodeBatchMarker, decodeLoggedBatch, decodeLoggedDeliveries, type BatchMarker, type Keys } from '@follower-maze/shared';
 
 /** Batches read per XRANGE while catching up. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import { encodeGatewayEvent, execTransaction, type Keys, type WaitReport } from '@follower-maze/shared';
 import { chunksOf, ITEMS_PER_COMMAND } from './chunks.ts';
 

@@ -16,7 +16,7 @@ export interface GatewayService {
 
 /** Wires one gateway process to Redis and the client port; `main.ts` runs it as a process, tests in-process. */
 export async function startGatewayService(config: Config, logger: Logger): Promise<GatewayService> {
-  const keys = keysFor(config.keyPrefix);
+  const keys = keysFor(config.keyPrefix, config.redisClusterNodes !== undefined);
   const gatewayId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const redis = connectRedis(config, `gateway-${gatewayId}`, logger);
   // ioredis would resubscribe after a reconnect with one SUBSCRIBE naming every channel; the

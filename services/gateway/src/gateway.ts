@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import type { Histogram } from 'prom-client';
 import {
   bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent, listenOn, notificationsIn, ThrottledWarning,

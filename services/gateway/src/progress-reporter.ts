@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import { encodeGatewayEvent, encodeGatewayLoad, type GatewayLoad, type Keys, type WaitReport } from '@follower-maze/shared';
 import type { GatewayPresence } from './gateway-presence.ts';
 

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import type { Keys } from '@follower-maze/shared';
 import { chunksOf } from './chunks.ts';
 import type { GatewayPresence } from './gateway-presence.ts';

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import {
   Counters, formatAddressList, isAddressAllowed, listenOn, parseEvent, ThrottledWarning,
   type IngestConfig, type Keys, type Logger, type RejectionLog, type ServiceMetrics, type WaitReport,

@@ -14,7 +14,7 @@ export interface IngestService {
 
 /** Wires the ingest service to Redis and its port; `main.ts` runs it as a process, tests in-process. */
 export async function startIngestService(config: Config, logger: Logger): Promise<IngestService> {
-  const keys = keysFor(config.keyPrefix);
+  const keys = keysFor(config.keyPrefix, config.redisClusterNodes !== undefined);
   const metrics = new ServiceMetrics();
   const redis = connectRedis(config, 'ingest', logger);
   metrics.watchRedis(redis, 'ingest');

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import {
   compareStreamIds, EVENT_LINES_FIELD, groupInfo, joinEventLines, Waiters, type IngestConfig, type Keys, type WaitReport,
 } from '@follower-maze/shared';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import { UnrecoverableError, Worker } from 'bullmq';
 import {
   closeWithin, connectRedis, disconnectRedis, keysFor, RejectionLog, type Config, type Logger, type WaitReport,
@@ -60,7 +60,7 @@ export class ActiveTerm {
     config: Config, logger: Logger, token: string, { waits, metrics }: { waits: WaitReport; metrics: SequencerMetrics },
     connections: [Redis, Redis, Redis, Redis],
   ): Promise<ActiveTerm> {
-    const keys = keysFor(config.keyPrefix);
+    const keys = keysFor(config.keyPrefix, config.redisClusterNodes !== undefined);
     const [redis, readerConnection, subscriber, jobsConnection] = connections;
     const [nextSeq, batchSeq, epoch] = await redis.hmget(keys.position, 'nextSeq', 'batchSeq', 'epoch');
     const position = { nextSeq: Number(nextSeq ?? 1), batchSeq: Number(batchSeq ?? 0), epoch: Number(epoch ?? 0) };

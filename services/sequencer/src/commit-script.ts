@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import { encodeBatchMarker, encodeDelivery, type Keys } from '@follower-maze/shared';
 import type { Batch } from './core/batch.ts';
 import { loggedDelivery, partsOf, type Publication } from './core/publication.ts';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import { decodeGatewayEvent, execTransaction, Waiters, type GatewayEvent, type Keys, type Logger } from '@follower-maze/shared';
 import type { InFlightWindow } from './core/in-flight-window.ts';
 import type { Router } from './core/router.ts';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import type { Keys } from '@follower-maze/shared';
 import type { FollowGraph } from './core/follow-graph.ts';
 

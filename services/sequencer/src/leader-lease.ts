@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import { luaScript } from './lua-script.ts';
 
 const RENEW_LUA = luaScript('renew-lease.lua');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import { decodeLoggedBatch, decodeLoggedDeliveries, type Keys } from '@follower-maze/shared';
 import { loggedDelivery, partsOf, type Publication } from './core/publication.ts';
 import { asFenced } from './fence.ts';

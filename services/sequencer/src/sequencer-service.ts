@@ -35,7 +35,7 @@ export interface SequencerService {
  * commits at a time.
  */
 export async function startSequencerService(config: Config, logger: Logger): Promise<SequencerService> {
-  const keys = keysFor(config.keyPrefix);
+  const keys = keysFor(config.keyPrefix, config.redisClusterNodes !== undefined);
   const metrics = new SequencerMetrics(new ServiceMetrics(), config.sequencer.reorderWindow);
   const redis = connectRedis(config, 'sequencer-lease', logger);
   metrics.service.watchRedis(redis, 'sequencer-lease');

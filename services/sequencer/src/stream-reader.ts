@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import { ensureSequencerGroup, groupInfo, splitEventLines, type Keys } from '@follower-maze/shared';
 import { asFenced } from './fence.ts';
 import { luaScript } from './lua-script.ts';

@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { closeWithin, ThrottledWarning, watchRedisErrors, type Keys, type Logger } from '@follower-maze/shared';
+import type { RedisClient as Redis } from '@follower-maze/shared';
+import { closeWithin, duplicateClient, ThrottledWarning, watchRedisErrors, type Keys, type Logger } from '@follower-maze/shared';
 import { restWorkerOnErrors } from './worker-errors.ts';
 
 const QUEUE = 'maintenance';
@@ -34,7 +34,7 @@ export class TrimJob {
     private readonly intervalMs: number,
     logger: Logger,
   ) {
-    this.connections = [redis.duplicate(), redis.duplicate()];
+    this.connections = [duplicateClient(redis), duplicateClient(redis)];
     this.connections.forEach((connection, index) => watchRedisErrors(connection, `sequencer-trim-${index}`, logger));
     const [queueConnection, workerConnection] = this.connections as [Redis, Redis];
     this.queue = new Queue(QUEUE, { connection: queueConnection, prefix: keys.jobsPrefix });

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis, disconnectRedis, keysFor, type Logger } from '@follower-maze/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@follower-maze/shared';
 import { Stack } from '../../stack/src/stack.ts';
 import { optionsFromEnv, runVerification, type ProgressSnapshot, type VerificationReport } from '../../verify/src/index.ts';
 import type { RunOptions } from './bench-options.ts';
