@@ -26,3 +26,4 @@ export * from './health-checks.ts';
 export * from './readiness-report.ts';
 export * from './readiness-probe.ts';
 export * from './cluster-slots.ts';
+export * from './cluster-shards.ts';
