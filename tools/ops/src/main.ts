@@ -1,21 +1,22 @@
 import { isCredentialsRefusal, loadConfig, OPERATIONS, redactUrl, type Operation, type RedisTarget } from '@follower-maze/shared';
-import { stackRedisUrl } from '../../stack/src/stack-redis.ts';
+import { stackRedisTarget } from '../../stack/src/stack-redis.ts';
 import { readStatus, requestOperation } from './operations-client.ts';
 import { runTop } from './top.ts';
 
 /**
  * `npm run ops -- <status|top|replay|skip-gap|reset>`: an operator's commands, against the
- * Redis of the stack (REDIS_URL, or the private one `npm start` runs) and KEY_PREFIX.
+ * Redis of the stack (REDIS_URL or REDIS_CLUSTER_NODES, or the private Redis or cluster
+ * `npm start` runs) and KEY_PREFIX.
  * `top` is a live view (`top --once` prints one screen); `skip-gap` gives up on missing
  * sequence numbers; `reset` starts a new sequence from 1 (stop the event source first).
  * Redis's address is printed without its password.
  */
 const OPERATION_TIMEOUT_MS = 30_000;
 const command = process.argv[2] ?? 'status';
-const { keyPrefix, redisTlsCa } = loadConfig();
+const { keyPrefix, redisTlsCa, redisClusterNodes } = loadConfig();
 const target: RedisTarget = (() => {
   try {
-    return { redisUrl: stackRedisUrl(), redisTlsCa };
+    return redisClusterNodes ? { redisUrl: redisClusterNodes[0]!, redisClusterNodes, redisTlsCa } : { ...stackRedisTarget(), redisTlsCa };
   } catch (error) {
     console.error(`${command} not done: ${(error as Error).message}`);
     process.exit(2);
@@ -23,8 +24,9 @@ const target: RedisTarget = (() => {
 })();
 const redis = redactUrl(target.redisUrl);
 /** What to look at when a command failed. */
+const setting = target.redisClusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
 const hint = (error: Error, otherwise: string) =>
-  isCredentialsRefusal(error) ? `Redis at ${redis} refused the credentials: check the user and password in REDIS_URL.` : otherwise;
+  isCredentialsRefusal(error) ? `Redis at ${redis} refused the credentials: check the user and password in ${setting}.` : otherwise;
 if (command === 'status') {
   try {
     console.log(JSON.stringify(await readStatus(target, keyPrefix), null, 2));

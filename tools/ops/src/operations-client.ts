@@ -1,9 +1,9 @@
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import {
-  closeWithin, hideCredentials, isCredentialsRefusal, keysFor, OPERATIONS_QUEUE, redisTlsOptions,
-  type Keys, type Operation, type RedisTarget, type ResetRequest,
+  closeWithin, hideCredentials, isCredentialsRefusal, keysFor, OPERATIONS_QUEUE,
+  type Keys, type Operation, type RedisClient, type RedisTarget, type ResetRequest,
 } from '@follower-maze/shared';
+import { toolConnection } from '../../stack/src/tool-connection.ts';
 import { readWaitReports } from './wait-reports.ts';
 
 /** How long BullMQ may take to close before its connections are simply dropped. */
@@ -14,19 +14,26 @@ const CLOSE_LIMIT_MS = 1000;
  * commands that fail, so its error events (which ioredis would otherwise print as raw
  * stack traces, once per reconnection attempt) need no more than a listener.
  */
-function clientConnection(target: RedisTarget, maxRetriesPerRequest: number | null): Redis {
-  const redis = new Redis(target.redisUrl, { maxRetriesPerRequest, ...redisTlsOptions(target) });
+function clientConnection(target: RedisTarget, maxRetriesPerRequest: number | null): RedisClient {
+  const redis = toolConnection(target, { maxRetriesPerRequest });
   redis.on('error', hideCredentials);
   return redis;
+}
+
+/** The target's key names: in the prefix's hash tag on a cluster, as the services name them. */
+export function targetKeys(target: RedisTarget, keyPrefix: string): Keys {
+  return keysFor(keyPrefix, target.redisClusterNodes !== undefined);
 }
 
 /**
  * Rejects when Redis refuses a connection's credentials: its connections retry for ever
  * (BullMQ wants them to), and would wait for a Redis that never lets them in.
  */
-function credentialsRefused(connections: readonly Redis[]): Promise<never> {
+function credentialsRefused(connections: readonly RedisClient[]): Promise<never> {
   const refused = new Promise<never>((_, reject) => {
-    for (const connection of connections) connection.on('error', (error: Error) => isCredentialsRefusal(error) && reject(error));
+    const onError = (error: Error) => isCredentialsRefusal(error) && reject(error);
+    // A cluster client reports its nodes' errors as `node error`.
+    for (const connection of connections) connection.on('error', onError).on('node error', onError);
   });
   // A refusal after the race is decided (while closing) must not end the process as an unhandled rejection.
   refused.catch(() => undefined);
@@ -38,19 +45,19 @@ function credentialsRefused(connections: readonly Redis[]): Promise<never> {
  * its result: the job waits in the queue until a sequencer is active.
  */
 export async function requestOperation(target: RedisTarget, keyPrefix: string, operation: Operation, timeoutMs: number): Promise<unknown> {
-  const { jobsPrefix } = keysFor(keyPrefix);
+  const keys = targetKeys(target, keyPrefix);
   const connection = clientConnection(target, null);
   // BullMQ leaves connections it was given open: both are closed below.
   const eventsConnection = clientConnection(target, null);
   const refused = credentialsRefused([connection, eventsConnection]);
-  const queue = new Queue(OPERATIONS_QUEUE, { connection, prefix: jobsPrefix });
-  const events = new QueueEvents(OPERATIONS_QUEUE, { connection: eventsConnection, prefix: jobsPrefix });
+  const queue = new Queue(OPERATIONS_QUEUE, { connection, prefix: keys.jobsPrefix });
+  const events = new QueueEvents(OPERATIONS_QUEUE, { connection: eventsConnection, prefix: keys.jobsPrefix });
   queue.on('error', () => undefined);
   events.on('error', () => undefined);
   try {
     await Promise.race([events.waitUntilReady(), refused]);
     const data: ResetRequest | Record<string, never> =
-      operation === 'reset' ? { epoch: Number((await connection.hget(keysFor(keyPrefix).position, 'epoch')) ?? 0) } : {};
+      operation === 'reset' ? { epoch: Number((await connection.hget(keys.position, 'epoch')) ?? 0) } : {};
     const job = await queue.add(operation, data, { attempts: 3, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: 100, removeOnFail: 100 });
     try {
       return await job.waitUntilFinished(events, timeoutMs);
@@ -72,7 +79,7 @@ export async function requestOperation(target: RedisTarget, keyPrefix: string, o
 const SHOWN_SKIPPED_RANGES = 5;
 
 /** Every process's current waits, as sentences: "sequencer-host-42: waiting for event 1635764 since 21:01:03 (40 s)". */
-export async function readWaits(redis: Redis, keys: Keys): Promise<string[]> {
+export async function readWaits(redis: RedisClient, keys: Keys): Promise<string[]> {
   return (await readWaitReports(redis, keys)).map(
     (wait) => `${wait.process}: waiting for ${wait.what} since ${wait.since} (${Math.round(wait.forMs / 1000)} s)`,
   );
@@ -80,7 +87,7 @@ export async function readWaits(redis: Redis, keys: Keys): Promise<string[]> {
 
 /** What an operator wants to see first: position, lease, what each process waits for, backlog, gateways, rejections. */
 export async function readStatus(target: RedisTarget, keyPrefix: string): Promise<Record<string, unknown>> {
-  const keys = keysFor(keyPrefix);
+  const keys = targetKeys(target, keyPrefix);
   const redis = clientConnection(target, 1);
   try {
     const [position, leaseHolder, streamLength, deliveryLogLength, gateways, rejected] = await Promise.all([

@@ -1,5 +1,8 @@
-import type { Redis } from 'ioredis';
-import { decodeGatewayLoad, EVENT_LINES_FIELD, groupInfo, sequenceOf, splitEventLines, type Keys, type ReportedGatewayLoad } from '@follower-maze/shared';
+import { Cluster } from 'ioredis';
+import {
+  decodeGatewayLoad, EVENT_LINES_FIELD, groupInfo, masterNodes, sequenceOf, splitEventLines,
+  type Keys, type RedisClient, type ReportedGatewayLoad,
+} from '@follower-maze/shared';
 import { readWaitReports, type ProcessWait } from './wait-reports.ts';
 
 /** One gateway in the gateways hash, with the load its last heartbeat left (gone a few heartbeats after it fell silent). */
@@ -30,7 +33,16 @@ export interface TopSample {
   readonly waits: readonly ProcessWait[];
   /** Sorted by id. */
   readonly gateways: readonly GatewaySample[];
-  readonly redisMemory: { readonly usedBytes: number; readonly peakBytes: number; readonly maxBytes: number };
+  /** One Redis's, or every master's of a cluster. */
+  readonly redisMemory: readonly RedisMemory[];
+}
+
+export interface RedisMemory {
+  /** `host:port` of a cluster's master; undefined for one Redis. */
+  readonly node?: string;
+  readonly usedBytes: number;
+  readonly peakBytes: number;
+  readonly maxBytes: number;
 }
 
 /**
@@ -38,8 +50,9 @@ export interface TopSample {
  * waits. Cheap enough to run every second against a busy Redis: the largest reply is the
  * stream's newest entry (at most one entry's events).
  */
-export async function readTopSample(redis: Redis, keys: Keys): Promise<TopSample> {
-  // Sent together, so they cost one round trip.
+export async function readTopSample(redis: RedisClient, keys: Keys): Promise<TopSample> {
+  const masters = masterNodes(redis);
+  // Sent together, so they cost one round trip (on a cluster, one per master).
   const [time, position, leaseToken, leaseTtlMs, entries, groups, newest, gateways, memory] = await Promise.all([
     redis.time(),
     redis.hgetall(keys.position),
@@ -49,7 +62,7 @@ export async function readTopSample(redis: Redis, keys: Keys): Promise<TopSample
     redis.xinfo('GROUPS', keys.events).catch(noStreamYet),
     redis.xrevrange(keys.events, '+', '-', 'COUNT', 1),
     redis.hgetall(keys.gateways),
-    redis.info('memory'),
+    Promise.all(masters.map((master) => master.info('memory'))),
   ]);
   const group = groupInfo(groups, keys.sequencerGroup);
   const lag = group?.get('lag');
@@ -79,11 +92,12 @@ export async function readTopSample(redis: Redis, keys: Keys): Promise<TopSample
       heartbeatAtMs: Number(gateways[id]),
       load: decodeGatewayLoad(loads[index] ?? ''),
     })),
-    redisMemory: {
-      usedBytes: infoField(memory, 'used_memory'),
-      peakBytes: infoField(memory, 'used_memory_peak'),
-      maxBytes: infoField(memory, 'maxmemory'),
-    },
+    redisMemory: memory.map((info, index) => ({
+      ...(redis instanceof Cluster && { node: `${masters[index]!.options.host}:${masters[index]!.options.port}` }),
+      usedBytes: infoField(info, 'used_memory'),
+      peakBytes: infoField(info, 'used_memory_peak'),
+      maxBytes: infoField(info, 'maxmemory'),
+    })),
   };
 }
 

@@ -52,8 +52,8 @@ function sampleLines(sample: TopSample, earlier: readonly TopSample[]): string[]
     labelled('gateways', `${sample.gateways.length}  clients ${count(sum(loads.map((load) => load.clients)))}` +
       `  unsent ${bytes(sum(loads.map((load) => load.unsentBytes)))}` +
       `  notifications ${knownRates.length > 0 ? perSecond(sum(knownRates)) : '-'}`),
-    labelled('redis', `used ${bytes(redisMemory.usedBytes)}  peak ${bytes(redisMemory.peakBytes)}` +
-      `  maxmemory ${redisMemory.maxBytes > 0 ? bytes(redisMemory.maxBytes) : 'none'}`),
+    ...redisMemory.map((memory, index) => labelled(index === 0 ? 'redis' : '', `${memory.node ? `${memory.node}  ` : ''}` +
+      `used ${bytes(memory.usedBytes)}  peak ${bytes(memory.peakBytes)}  maxmemory ${memory.maxBytes > 0 ? bytes(memory.maxBytes) : 'none'}`)),
     ...waitLines(sample),
     ...gatewayTable(sample, gatewayRates),
   ];

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { keysFor, redisTlsOptions, type RedisTarget } from '@follower-maze/shared';
+import type { RedisTarget } from '@follower-maze/shared';
+import { toolConnection } from '../../stack/src/tool-connection.ts';
+import { targetKeys } from './operations-client.ts';
 import { readTopSample } from './top-sample.ts';
 import { renderTopScreen, type TopReading, type TopView } from './top-screen.ts';
 
@@ -44,8 +45,7 @@ export async function runTop(
   { input, output }: TopTerminal = { input: process.stdin, output: process.stdout },
 ): Promise<number> {
   // Commands are not queued while disconnected: a sample then fails at once instead of waiting for a reconnection.
-  const redis = new Redis(target.redisUrl, {
-    ...redisTlsOptions(target),
+  const redis = toolConnection(target, {
     lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: COMMAND_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: () => RECONNECT_DELAY_MS,
   });
@@ -55,7 +55,7 @@ export async function runTop(
   redis.on('error', (error: Error) => (connectionError = error.message));
   redis.on('ready', () => (connectionError = undefined));
   await redis.connect().catch(() => undefined);
-  const keys = keysFor(keyPrefix);
+  const keys = targetKeys(target, keyPrefix);
   const readings: TopReading[] = [];
   const sample = async () => {
     const reading: TopReading = redis.status === 'ready'
@@ -70,7 +70,7 @@ export async function runTop(
   const interactive = !once && output.isTTY === true && input.isTTY === true;
   const screen = () => {
     const view: TopView = {
-      keyPrefix, redisHost: hostOf(target.redisUrl), interactive, ...(interactive && { size: { columns: output.columns, rows: output.rows } }),
+      keyPrefix, redisHost: shownRedis(target), interactive, ...(interactive && { size: { columns: output.columns, rows: output.rows } }),
     };
     return renderTopScreen(readings.at(-1)!, readings.slice(0, -1), view);
   };
@@ -131,7 +131,12 @@ function takeTerminal(input: NodeJS.ReadStream, output: NodeJS.WriteStream, quit
   };
 }
 
-/** Host and port only: a REDIS_URL may hold a password. */
+/** Host and port only (a URL may hold a password); a cluster's first seed node. */
+function shownRedis(target: RedisTarget): string {
+  const seeds = target.redisClusterNodes;
+  return seeds ? `cluster ${hostOf(seeds[0]!)}${seeds.length > 1 ? ` +${seeds.length - 1}` : ''}` : hostOf(target.redisUrl);
+}
+
 function hostOf(redisUrl: string): string {
   try {
     return new URL(redisUrl).host || 'Redis';

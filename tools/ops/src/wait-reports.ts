@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import type { Keys, ReportedWait } from '@follower-maze/shared';
+import type { Keys, RedisClient, ReportedWait } from '@follower-maze/shared';
 
 /** One wait as a process reported it, with the process's name (`sequencer-host-42`). */
 export interface ProcessWait extends ReportedWait {
@@ -7,7 +6,7 @@ export interface ProcessWait extends ReportedWait {
 }
 
 /** Every process's current waits, by process name; a process listed whose report has expired waits for nothing. */
-export async function readWaitReports(redis: Redis, keys: Keys): Promise<ProcessWait[]> {
+export async function readWaitReports(redis: RedisClient, keys: Keys): Promise<ProcessWait[]> {
   const processes = (await redis.zrange(keys.waitingProcesses, '0', '-1')).sort();
   if (processes.length === 0) return [];
   const reports = await redis.mget(processes.map((process) => keys.waits(process)));

@@ -20,7 +20,7 @@ function sample(overrides: Partial<TopSample> = {}): TopSample {
     stream: { entries: 3, unreadEntries: 2, pendingEntries: 1, newestSeq: 1_004_000 },
     waits: [],
     gateways: [],
-    redisMemory: { usedBytes: 40 * MIB, peakBytes: 52 * MIB, maxBytes: 0 },
+    redisMemory: [{ usedBytes: 40 * MIB, peakBytes: 52 * MIB, maxBytes: 0 }],
     ...overrides,
   };
 }
@@ -49,7 +49,7 @@ test('a busy stack: rates over the second between two samples, waits, and each g
       // Silent for longer than its load lives: listed until the sequencer forgets it, without figures.
       gateway('vm-4252-0f0f0f', T0 - 3500),
     ],
-    redisMemory: { usedBytes: 38.25 * MIB, peakBytes: 52 * MIB, maxBytes: 2048 * MIB },
+    redisMemory: [{ usedBytes: 38.25 * MIB, peakBytes: 52 * MIB, maxBytes: 2048 * MIB }],
   });
   assert.equal(renderTopScreen(ok(now), [ok(before)], PLAIN), [
     'follower-maze top  21:01:04 UTC  fm on 127.0.0.1:6390',
@@ -83,6 +83,17 @@ test('the first sample has no rates; nothing leads, no gateway, nothing waits', 
     'redis      used 40.0 MiB  peak 52.0 MiB  maxmemory none',
     'waiting    nothing',
   ].join('\n'));
+});
+
+test('on a Redis Cluster: one memory line per master, named by its address', () => {
+  const masters = [6390, 6391, 6392].map((port, index) => ({ node: `127.0.0.1:${port}`, usedBytes: (index + 1) * MIB, peakBytes: 52 * MIB, maxBytes: 0 }));
+  const lines = renderTopScreen(ok(sample({ redisMemory: masters })), [], { ...PLAIN, redisHost: 'cluster 127.0.0.1:6390 +2' }).split('\n');
+  assert.equal(lines[0], 'follower-maze top  21:01:03 UTC  fm on cluster 127.0.0.1:6390 +2');
+  assert.deepEqual(lines.slice(5, 8), [
+    'redis      127.0.0.1:6390  used 1.0 MiB  peak 52.0 MiB  maxmemory none',
+    '           127.0.0.1:6391  used 2.0 MiB  peak 52.0 MiB  maxmemory none',
+    '           127.0.0.1:6392  used 3.0 MiB  peak 52.0 MiB  maxmemory none',
+  ]);
 });
 
 test('Redis unreachable: says why, and shows no figures that could be stale', () => {

@@ -60,7 +60,7 @@ test('samples a running stack: position, lease, stream, and the load each gatewa
   ]);
   const ageMs = sample.atMs - sample.gateways[0]!.heartbeatAtMs;
   assert.ok(ageMs >= 0 && ageMs < 1000, `heartbeat ${ageMs} ms old`);
-  assert.ok(sample.redisMemory.usedBytes > 0, 'Redis memory read');
+  assert.ok(sample.redisMemory.length === 1 && sample.redisMemory[0]!.usedBytes > 0 && !sample.redisMemory[0]!.node, 'Redis memory read');
 
   const later = await eventually(async () => {
     const taken = await readTopSample(redis, keys);

@@ -33,14 +33,31 @@ const RANGE_ATTEMPTS = 50;
  * The first of `count` consecutive ports that nothing listens on right now (on
  * 127.0.0.1), for a stack that numbers its processes' metrics ports from one.
  */
-export async function freePortRange(count: number): Promise<number> {
+export function freePortRange(count: number): Promise<number> {
+  return firstFreeRange(count, [0], RANGE_TO);
+}
+
+/** A Redis Cluster node's bus port is its port + 10000 (unless `cluster-port` says otherwise). */
+const CLUSTER_BUS_OFFSET = 10_000;
+
+/**
+ * Like `freePortRange`, for the nodes of a Redis Cluster on consecutive ports: their bus
+ * ports, 10000 above, are free too, and below Linux's ephemeral range as well.
+ */
+export function freeClusterPortRange(count: number): Promise<number> {
+  return firstFreeRange(count, [0, CLUSTER_BUS_OFFSET], RANGE_TO - CLUSTER_BUS_OFFSET);
+}
+
+/** `count` consecutive ports from a random first one below `to`, each free also at every offset. */
+async function firstFreeRange(count: number, offsets: readonly number[], to: number): Promise<number> {
   for (let attempt = 0; attempt < RANGE_ATTEMPTS; attempt++) {
-    const first = RANGE_FROM + Math.floor(Math.random() * (RANGE_TO - RANGE_FROM - count));
-    const bound = await Promise.all(Array.from({ length: count }, (_, offset) => listenOnPort(first + offset)));
+    const first = RANGE_FROM + Math.floor(Math.random() * (to - RANGE_FROM - count));
+    const ports = offsets.flatMap((offset) => Array.from({ length: count }, (_, index) => first + offset + index));
+    const bound = await Promise.all(ports.map((port) => listenOnPort(port)));
     await Promise.all(bound.map((server) => server && new Promise((resolve) => server.close(resolve))));
     if (bound.every(Boolean)) return first;
   }
-  throw new Error(`no ${count} consecutive free ports found between ${RANGE_FROM} and ${RANGE_TO}`);
+  throw new Error(`no ${count} consecutive free ports found between ${RANGE_FROM} and ${to}`);
 }
 
 function listenOnPort(port: number): Promise<Server | undefined> {

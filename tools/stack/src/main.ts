@@ -2,16 +2,17 @@ import envVar from 'env-var';
 import { configFileFromArgs, createLogger, loadConfig, probeHost } from '@follower-maze/shared';
 import { waitUntilServicesReady } from './readiness.ts';
 import { Stack } from './stack.ts';
-import { stackDataDir, stackRedisPort } from './stack-redis.ts';
+import { stackClusterDataDir, stackClusterMasters, stackClusterPorts, stackDataDir, stackRedisPort } from './stack-redis.ts';
 
 /**
  * `npm start`: the whole stack as local processes. Settings are the services' own
  * (see the README); REDIS_URL absent means a private redis-server with its AOF and its
- * generated password in ./data, which only its owner can read.
+ * generated password in ./data, which only its owner can read; REDIS_CLUSTER=N, a private
+ * cluster of N masters instead.
  */
-const config = (() => {
+const { config, clusterMasters } = (() => {
   try {
-    return loadConfig();
+    return { config: loadConfig(), clusterMasters: stackClusterMasters() };
   } catch (error) {
     console.error(`configuration error: ${(error as Error).message}`);
     process.exit(2);
@@ -21,6 +22,8 @@ const logger = createLogger('stack', config.logLevel);
 const configFile = configFileFromArgs(process.argv);
 const stack = new Stack({
   ...(process.env['REDIS_URL'] && { redisUrl: config.redisUrl }),
+  ...(config.redisClusterNodes && { redisClusterNodes: config.redisClusterNodes }),
+  ...(clusterMasters && { privateCluster: { ports: stackClusterPorts(clusterMasters), dataDir: stackClusterDataDir() } }),
   redisPort: stackRedisPort(),
   dataDir: stackDataDir(),
   sequencers: envVar.get('SEQUENCERS').default('2').example('2').asIntPositive(),

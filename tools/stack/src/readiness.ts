@@ -1,7 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from 'node:net';
-import { Redis } from 'ioredis';
-import { checkDetail, keysFor, probeReadiness, redisTlsOptions, type RedisTarget } from '@follower-maze/shared';
+import type { Redis } from 'ioredis';
+import { checkDetail, keysFor, probeReadiness, type RedisTarget } from '@follower-maze/shared';
+import { everyNode, toolConnection } from './tool-connection.ts';
 
 const READY_TIMEOUT_MS = 30_000;
 const POLL_MS = 50;
@@ -24,22 +25,19 @@ export interface ReadinessTarget extends RedisTarget {
  * client's id line reaches it). Rejects, naming what is missing, after a timeout.
  */
 export async function waitUntilReady(target: ReadinessTarget): Promise<void> {
-  const keys = keysFor(target.keyPrefix);
-  const redis = new Redis(target.redisUrl, { maxRetriesPerRequest: 1, ...redisTlsOptions(target) });
+  const keys = keysFor(target.keyPrefix, target.redisClusterNodes !== undefined);
+  const redis = toolConnection(target, { maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let missing = '';
   try {
     while (Date.now() < deadline) {
-      const [gateways, subscribers] = await Promise.all([
-        redis.hlen(keys.gateways),
-        redis.pubsub('NUMSUB', keys.gatewayEvents) as Promise<[string, number]>,
-      ]);
+      const [gateways, subscribers] = await Promise.all([redis.hlen(keys.gateways), subscribersOf(everyNode(redis), keys.gatewayEvents)]);
       const ingestUp = await portAccepts(target.eventHost ?? '127.0.0.1', target.eventPort);
       missing = [
         !ingestUp && 'ingest port',
         gateways < target.gateways && `${target.gateways - gateways} gateway(s)`,
-        Number(subscribers[1]) < 1 && 'sequencer',
+        subscribers < 1 && 'sequencer',
       ].filter(Boolean).join(', ');
       if (!missing) return;
       await delay(POLL_MS);
@@ -48,6 +46,12 @@ export async function waitUntilReady(target: ReadinessTarget): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/** A cluster's node counts only the subscribers connected to it: the sum over the nodes counts each once. */
+async function subscribersOf(nodes: readonly Redis[], channel: string): Promise<number> {
+  const counts = await Promise.all(nodes.map((node) => node.pubsub('NUMSUB', channel) as Promise<[string, number]>));
+  return counts.reduce((sum, [, count]) => sum + Number(count), 0);
 }
 
 function portAccepts(host: string, port: number): Promise<boolean> {

@@ -112,7 +112,10 @@ export class RedisCluster {
     const { masters, replicasPerMaster = 0, dataDir, password, appendOnly = false, nodeTimeoutMs = 2000 } = options;
     if (!Number.isInteger(masters) || masters < MIN_MASTERS) throw new Error(`a Redis Cluster needs at least ${MIN_MASTERS} masters, not ${masters}`);
     const count = masters * (1 + replicasPerMaster);
-    const ports = options.ports ?? (await freePorts(count));
+    // A node's cluster bus listens on its port + 10000 unless told otherwise, which a free port
+    // from the OS's range (up to 60999) may not allow: free ports get free bus ports too.
+    const free = options.ports ? undefined : await freePorts(2 * count);
+    const ports = options.ports ?? free!.slice(0, count);
     if (ports.length !== count) throw new Error(`${count} nodes need ${count} ports, not ${ports.length}`);
     restrictToOwner(dataDir);
     const configuration = [
@@ -121,8 +124,9 @@ export class RedisCluster {
       'repl-diskless-sync-delay 0',
       ...(password === undefined ? [] : [`masterauth "${password}"`]),
     ];
-    const cluster = new RedisCluster(ports.map((port) => new ClusterNode(new RedisServer({
-      port, dataDir: join(dataDir, `node-${port}`), appendOnly, appendfsync: 'everysec', configuration,
+    const cluster = new RedisCluster(ports.map((port, index) => new ClusterNode(new RedisServer({
+      port, dataDir: join(dataDir, `node-${port}`), appendOnly, appendfsync: 'everysec',
+      configuration: [...configuration, ...(free ? [`cluster-port ${free[count + index]!}`] : [])],
       ...(password !== undefined && { password }),
     }))), replicasPerMaster);
     try {

@@ -22,20 +22,63 @@ export function stackDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return envVar.from(env).get('STACK_DATA_DIR').default('./data').example('./data').asString();
 }
 
+/** Fewer masters than `redis-cli --cluster create` accepts. */
+const MIN_CLUSTER_MASTERS = 3;
+/** The private cluster's nodes keep their files here, in STACK_DATA_DIR. */
+const CLUSTER_DIR = 'cluster';
+
+/**
+ * REDIS_CLUSTER=N: `npm start` starts a private Redis Cluster of N masters instead of one
+ * redis-server, on STACK_REDIS_PORT and the N - 1 ports after it, with the same generated
+ * password and its nodes' files in STACK_DATA_DIR/cluster. Undefined: one Redis. Refused
+ * with REDIS_URL or REDIS_CLUSTER_NODES, which name a Redis that is already there.
+ */
+export function stackClusterMasters(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const masters = envVar.from(env).get('REDIS_CLUSTER').example('3').asIntPositive();
+  if (masters === undefined) return undefined;
+  if (masters < MIN_CLUSTER_MASTERS) throw new Error(`REDIS_CLUSTER must be ${MIN_CLUSTER_MASTERS} or more: a Redis Cluster has at least ${MIN_CLUSTER_MASTERS} masters`);
+  const given = ['REDIS_URL', 'REDIS_CLUSTER_NODES'].find((name) => env[name]);
+  if (given) throw new Error(`REDIS_CLUSTER starts a private cluster, but ${given} names a Redis to use: set only one of them`);
+  return masters;
+}
+
+/** Ports of the private cluster's nodes. */
+export function stackClusterPorts(masters: number, env: NodeJS.ProcessEnv = process.env): number[] {
+  return Array.from({ length: masters }, (_, index) => stackRedisPort(env) + index);
+}
+
+export function stackClusterDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(stackDataDir(env), CLUSTER_DIR);
+}
+
+/**
+ * The Redis of the stack that `npm start` runs with the same environment, when
+ * REDIS_CLUSTER_NODES is not set: REDIS_URL, or else its private cluster (REDIS_CLUSTER)
+ * or private Redis. URLs hold the password: show them only through `redactUrl`.
+ */
+export function stackRedisTarget(env: NodeJS.ProcessEnv = process.env): { redisUrl: string; redisClusterNodes?: string[] } {
+  const masters = stackClusterMasters(env);
+  if (masters === undefined) return { redisUrl: stackRedisUrl(env) };
+  const password = encodeURIComponent(readStackPassword(env));
+  const seeds = stackClusterPorts(masters, env).map((port) => `redis://:${password}@127.0.0.1:${port}`);
+  return { redisUrl: seeds[0]!, redisClusterNodes: seeds };
+}
+
 /** Holds the password: show it only through `redactUrl`. */
 export function stackRedisUrl(env: NodeJS.ProcessEnv = process.env): string {
   if (env['REDIS_URL']) return env['REDIS_URL'];
-  const file = join(stackDataDir(env), PASSWORD_FILE);
-  let password: string;
+  return `redis://:${encodeURIComponent(readStackPassword(env))}@127.0.0.1:${stackRedisPort(env)}`;
+}
+
+function readStackPassword(env: NodeJS.ProcessEnv): string {
   try {
-    password = readFileSync(file, 'utf8');
+    return readFileSync(join(stackDataDir(env), PASSWORD_FILE), 'utf8');
   } catch (error) {
     throw new Error(
       `the private Redis's password is not readable (${(error as Error).message}): run this where \`npm start\` runs, ` +
-        'with its STACK_DATA_DIR, or set REDIS_URL',
+        'with its STACK_DATA_DIR, or set REDIS_URL (or REDIS_CLUSTER_NODES)',
     );
   }
-  return `redis://:${encodeURIComponent(password)}@127.0.0.1:${stackRedisPort(env)}`;
 }
 
 /**

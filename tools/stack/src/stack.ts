@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { StdioOptions } from 'node:child_process';
-import { redactUrl, type Logger } from '@follower-maze/shared';
+import { redactUrl, type Logger, type RedisTarget } from '@follower-maze/shared';
+import { RedisCluster } from './redis-cluster.ts';
 import { RedisServer } from './redis-server.ts';
 import { stackRedisPassword } from './stack-redis.ts';
 import { SupervisedProcess } from './supervised-process.ts';
@@ -12,9 +13,13 @@ export type ServiceName = (typeof SERVICES)[number];
 export interface StackOptions {
   /** Use this Redis; when absent a private redis-server is started. */
   readonly redisUrl?: string;
+  /** Use this Redis Cluster (its seed nodes' URLs), instead of `redisUrl`. */
+  readonly redisClusterNodes?: readonly string[];
+  /** Start a private Redis Cluster instead of one redis-server: a master on each port, AOF on, the nodes' files in `dataDir`. */
+  readonly privateCluster?: { readonly ports: readonly number[]; readonly dataDir: string };
   /** Port of the private redis-server. */
   readonly redisPort: number;
-  /** Directory of the private redis-server's AOF and password (see `stackRedisPassword`). */
+  /** Directory of the private redis-server's AOF and password (see `stackRedisPassword`); the private cluster's password too. */
   readonly dataDir: string;
   /** fsync policy of the private redis-server's AOF (see the README for what each can lose). Default `everysec`. */
   readonly appendfsync?: 'always' | 'everysec' | 'no';
@@ -71,8 +76,11 @@ export class Stack {
   /** Each process's metrics and health port, when `metricsPort` is given; a gateway primary's answers for its workers. */
   readonly healthPorts = new Map<string, number>();
   redis: RedisServer | undefined;
-  /** Holds the password of the private Redis: show it only through `redactUrl`. */
+  redisCluster: RedisCluster | undefined;
+  /** Holds the password of the private Redis: show it only through `redactUrl`. On a cluster, its first seed node. */
   redisUrl = '';
+  /** The cluster's seed nodes, when the stack runs on one; hold the password like `redisUrl`. */
+  redisClusterNodes: readonly string[] | undefined;
   private nextMetricsPort: number;
 
   constructor(
@@ -82,9 +90,24 @@ export class Stack {
     this.nextMetricsPort = options.metricsPort ?? 0;
   }
 
+  /** Where the services' Redis is, for tools that look at it (readiness, `ops`). */
+  get redisTarget(): RedisTarget {
+    return { redisUrl: this.redisUrl, ...(this.redisClusterNodes && { redisClusterNodes: this.redisClusterNodes }) };
+  }
+
   async start(): Promise<void> {
-    if (this.options.redisUrl) {
+    const { redisClusterNodes, privateCluster } = this.options;
+    if (redisClusterNodes) {
+      this.redisClusterNodes = redisClusterNodes;
+    } else if (this.options.redisUrl) {
       this.redisUrl = this.options.redisUrl;
+    } else if (privateCluster) {
+      const { ports, dataDir } = privateCluster;
+      this.redisCluster = await RedisCluster.start({
+        masters: ports.length, dataDir, password: stackRedisPassword(this.options.dataDir), appendOnly: true, ports,
+      });
+      this.redisClusterNodes = this.redisCluster.seedUrls;
+      this.logger.info({ nodes: this.redisClusterNodes.map(redactUrl), dataDir }, 'private Redis Cluster started');
     } else {
       const { redisPort: port, dataDir, appendfsync = 'everysec' } = this.options;
       this.redis = new RedisServer({ port, dataDir, appendfsync, password: stackRedisPassword(dataDir) });
@@ -92,6 +115,7 @@ export class Stack {
       this.redisUrl = this.redis.url;
       this.logger.info({ url: redactUrl(this.redisUrl), dataDir }, 'private redis-server started');
     }
+    this.redisUrl = this.redisClusterNodes?.[0] ?? this.redisUrl;
     for (const service of SERVICES) {
       const replicas = this.replicaEnvironments(service);
       replicas.forEach((env, index) => {
@@ -130,6 +154,14 @@ export class Stack {
   async stop(): Promise<void> {
     await Promise.all([...this.processes.values()].map((process) => process.stop()));
     await this.redis?.stop();
+    await this.redisCluster?.stop();
+  }
+
+  /** A cluster's services must not get REDIS_URL too (an inherited one, say): the configuration refuses both. */
+  private redisEnvironment(): NodeJS.ProcessEnv {
+    return this.redisClusterNodes
+      ? { REDIS_URL: undefined, REDIS_CLUSTER_NODES: this.redisClusterNodes.join(',') }
+      : { REDIS_URL: this.redisUrl };
   }
 
   private add(name: string, service: ServiceName, env: NodeJS.ProcessEnv): void {
@@ -142,7 +174,7 @@ export class Stack {
         ...prefixArgs, ...(this.options.serviceNodeArgs?.[service] ?? []), '--import', 'tsx', ...(placement.nodeArgs ?? []),
         `${REPO_ROOT}services/${service}/src/main.ts`,
       ],
-      env: { ...globalThis.process.env, ...this.options.env, REDIS_URL: this.redisUrl, ...env, ...placement.env },
+      env: { ...globalThis.process.env, ...this.options.env, ...this.redisEnvironment(), ...env, ...placement.env },
       stdio: this.options.stdio,
       restart: this.options.restart,
     }, this.logger);
