@@ -24,7 +24,10 @@ export interface RedisClusterOptions {
   readonly appendOnly?: boolean;
   /** `cluster-node-timeout`: how long a master is unreachable before its replica takes over. Default 2000. */
   readonly nodeTimeoutMs?: number;
-  /** One per node, masters' first; default free ports. Fixed ports let a cluster start again from its nodes.conf. */
+  /**
+   * One per node, masters' first, each with its cluster bus on the port 10000 above. Default:
+   * free ports, and free bus ports (`cluster-port`). Fixed ports let a cluster start again from its nodes.conf.
+   */
   readonly ports?: readonly number[];
 }
 
