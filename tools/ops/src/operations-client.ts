@@ -8,14 +8,20 @@ import { readWaitReports } from './wait-reports.ts';
 
 /** How long BullMQ may take to close before its connections are simply dropped. */
 const CLOSE_LIMIT_MS = 1000;
+/** `status` tries this many times more to connect before it says Redis is not there. */
+const STATUS_CONNECT_ATTEMPTS = 2;
+const RECONNECT_DELAY_MS = 200;
 
 /**
  * A connection of this short-lived client: its failures reach the caller through the
  * commands that fail, so its error events (which ioredis would otherwise print as raw
  * stack traces, once per reconnection attempt) need no more than a listener.
  */
-function clientConnection(target: RedisTarget, maxRetriesPerRequest: number | null): RedisClient {
-  const redis = toolConnection(target, { maxRetriesPerRequest });
+function clientConnection(target: RedisTarget, maxRetriesPerRequest: number | null, connectAttempts?: number): RedisClient {
+  const redis = toolConnection(target, {
+    maxRetriesPerRequest,
+    ...(connectAttempts !== undefined && { retryStrategy: (attempt: number) => (attempt > connectAttempts ? null : RECONNECT_DELAY_MS) }),
+  });
   redis.on('error', hideCredentials);
   return redis;
 }
@@ -88,21 +94,26 @@ export async function readWaits(redis: RedisClient, keys: Keys): Promise<string[
 /** What an operator wants to see first: position, lease, what each process waits for, backlog, gateways, rejections. */
 export async function readStatus(target: RedisTarget, keyPrefix: string): Promise<Record<string, unknown>> {
   const keys = targetKeys(target, keyPrefix);
-  const redis = clientConnection(target, 1);
+  // A cluster client waits for its slot map whatever maxRetriesPerRequest says: it must give up connecting too.
+  const redis = clientConnection(target, 1, STATUS_CONNECT_ATTEMPTS);
   try {
-    const [position, leaseHolder, streamLength, deliveryLogLength, gateways, rejected] = await Promise.all([
-      redis.hgetall(keys.position),
-      redis.get(keys.sequencerLease),
-      redis.xlen(keys.events),
-      redis.xlen(keys.deliveries),
-      redis.hgetall(keys.gateways),
-      redis.llen(keys.rejected),
-    ]);
-    const pending = await redis.xpending(keys.events, keys.sequencerGroup).catch(() => [0]) as unknown[];
-    const waiting = await readWaits(redis, keys);
-    const skipped = (await redis.lrange(keys.skipped, 0, SHOWN_SKIPPED_RANGES - 1)).map((range) => JSON.parse(range) as unknown);
-    return { position, leaseHolder, waiting, streamLength, pendingEntries: pending[0], deliveryLogLength, gateways, rejected, skipped };
+    return await Promise.race([statusOf(redis, keys), credentialsRefused([redis])]);
   } finally {
     redis.disconnect();
   }
+}
+
+async function statusOf(redis: RedisClient, keys: Keys): Promise<Record<string, unknown>> {
+  const [position, leaseHolder, streamLength, deliveryLogLength, gateways, rejected] = await Promise.all([
+    redis.hgetall(keys.position),
+    redis.get(keys.sequencerLease),
+    redis.xlen(keys.events),
+    redis.xlen(keys.deliveries),
+    redis.hgetall(keys.gateways),
+    redis.llen(keys.rejected),
+  ]);
+  const pending = await redis.xpending(keys.events, keys.sequencerGroup).catch(() => [0]) as unknown[];
+  const waiting = await readWaits(redis, keys);
+  const skipped = (await redis.lrange(keys.skipped, 0, SHOWN_SKIPPED_RANGES - 1)).map((range) => JSON.parse(range) as unknown);
+  return { position, leaseHolder, waiting, streamLength, pendingEntries: pending[0], deliveryLogLength, gateways, rejected, skipped };
 }

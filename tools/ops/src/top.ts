@@ -52,7 +52,8 @@ export async function runTop(
   // The connection's own error says why (refused, authentication); a failed command only that it failed.
   // Cleared once connected: a connection that closes without an error (Redis shut down) says nothing.
   let connectionError: string | undefined = 'not connected yet';
-  redis.on('error', (error: Error) => (connectionError = error.message));
+  // A cluster client that could not read the slot map carries why in `lastNodeError` (refused credentials, say).
+  redis.on('error', (error: Error & { lastNodeError?: Error }) => (connectionError = (error.lastNodeError ?? error).message));
   redis.on('ready', () => (connectionError = undefined));
   await redis.connect().catch(() => undefined);
   const keys = targetKeys(target, keyPrefix);
