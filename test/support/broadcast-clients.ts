@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
-import { decodeGatewayEvent, keysFor } from '@follower-maze/shared';
+import { decodeGatewayEvent, duplicateClient, keysFor, type RedisClient as Redis } from '@follower-maze/shared';
 import { TcpPeer } from './tcp-peer.ts';
 import { eventually } from './redis-fixture.ts';
 
@@ -20,7 +19,7 @@ export function wire(payloads: readonly string[]): string {
  * proof: one left by a killed gateway still names its users until it is forgotten.)
  */
 export async function connectClients(redis: Redis, keyPrefix: string, placements: readonly [userId: number, port: number][]): Promise<TcpPeer[]> {
-  const listener = redis.duplicate();
+  const listener = duplicateClient(redis);
   const announced = new Set<number>();
   listener.on('message', (_channel: string, message: string) => {
     const event = decodeGatewayEvent(message);

@@ -49,7 +49,7 @@ export class OnePortStackFixture extends StackFixture {
       restart: true,
     }, silentLogger);
     return new OnePortStackFixture(
-      await OnePortStackFixture.started(stack, { dir, logFd, eventPort: eventPort!, gatewayPorts: [clientPort!] }, options.workers),
+      await OnePortStackFixture.started(stack, { dir, logFd, eventPort: eventPort!, gatewayPorts: [clientPort!], redisCluster: undefined }, options.workers),
     );
   }
 

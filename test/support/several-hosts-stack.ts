@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Stack, type ServiceName } from '../../tools/stack/src/stack.ts';
+import { keysFor } from '@follower-maze/shared';
 import { waitUntilReady } from '../../tools/stack/src/readiness.ts';
 import { leaseHolder, logLines, nextLeaseHolder } from '../../tools/stack/src/stack-probes.ts';
 import type { SupervisedProcess } from '../../tools/stack/src/supervised-process.ts';
@@ -185,12 +186,12 @@ export class SeveralHostsStack {
 
   /** The sequencer process that holds the lease. */
   activeSequencer(): Promise<SupervisedProcess | undefined> {
-    return leaseHolder(this.redis, this.keyPrefix, this.stack.processes);
+    return leaseHolder(this.redis, keysFor(this.keyPrefix), this.stack.processes);
   }
 
   /** Waits until a sequencer other than the given ones holds the lease. */
   nextActiveSequencer(excludingPids: readonly number[], timeoutMs = 10_000): Promise<SupervisedProcess> {
-    return nextLeaseHolder(this.redis, this.keyPrefix, this.stack.processes, excludingPids, timeoutMs);
+    return nextLeaseHolder(this.redis, keysFor(this.keyPrefix), this.stack.processes, excludingPids, timeoutMs);
   }
 
   /** The services' log lines, parsed. */

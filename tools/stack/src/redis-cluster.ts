@@ -40,6 +40,8 @@ export interface RedisClusterNode {
   kill(): Promise<void>;
   /** Again after `kill`, from its nodes.conf: it rejoins the cluster, as a replica if another took its slots. */
   start(): Promise<void>;
+  /** One command on a connection of its own that does not retry (`INFO`, `CONFIG RESETSTAT`). */
+  command(name: string, ...args: string[]): Promise<unknown>;
 }
 
 class ClusterNode implements RedisClusterNode {

@@ -1,14 +1,15 @@
 import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import type { Logger } from '@follower-maze/shared';
+import { keysFor, type Keys, type Logger, type RedisClient } from '@follower-maze/shared';
 import { freePorts } from './free-ports.ts';
 import { waitUntilReady } from './readiness.ts';
+import { RedisCluster } from './redis-cluster.ts';
 import { Stack } from './stack.ts';
 import { leaseHolder, logLines, nextLeaseHolder } from './stack-probes.ts';
 import type { SupervisedProcess } from './supervised-process.ts';
+import { toolConnection } from './tool-connection.ts';
 
 export interface ScratchStackOptions {
   readonly appendfsync?: 'always' | 'everysec' | 'no';
@@ -20,6 +21,8 @@ export interface ScratchStackOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Receives the stack's own messages (a service died and was restarted). Default: the services' log file. */
   readonly logger?: Logger;
+  /** Run on a private Redis Cluster of this shape (AOF on) instead of one redis-server. */
+  readonly redisCluster?: { readonly masters: number; readonly replicasPerMaster?: number };
 }
 
 /** What a started scratch stack is made of; subclasses receive it from `launch`. */
@@ -27,9 +30,10 @@ export interface ScratchStackParts {
   readonly stack: Stack;
   readonly eventPort: number;
   readonly gatewayPorts: number[];
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly dir: string;
   readonly logFd: number;
+  readonly redisCluster: RedisCluster | undefined;
 }
 
 const HOST = '127.0.0.1';
@@ -47,8 +51,10 @@ export class ScratchStack {
   readonly stack: Stack;
   readonly eventPort: number;
   readonly gatewayPorts: number[];
-  /** A connection for the caller's own commands; it retries while Redis is away. */
-  readonly redis: Redis;
+  /** A connection for the caller's own commands (a cluster client on a cluster); it retries while Redis is away. */
+  readonly redis: RedisClient;
+  /** The private cluster, when the stack runs on one: tests kill its masters. */
+  readonly redisCluster: RedisCluster | undefined;
   private readonly dir: string;
   private readonly logFd: number;
 
@@ -57,6 +63,7 @@ export class ScratchStack {
     this.eventPort = parts.eventPort;
     this.gatewayPorts = parts.gatewayPorts;
     this.redis = parts.redis;
+    this.redisCluster = parts.redisCluster;
     this.dir = parts.dir;
     this.logFd = parts.logFd;
   }
@@ -70,7 +77,9 @@ export class ScratchStack {
     const dir = mkdtempSync(join(tmpdir(), 'fm-stack-'));
     const [redisPort, eventPort, ...gatewayPorts] = await freePorts(2 + (options.gateways ?? 2));
     const logFd = openSync(join(dir, LOG_FILE), 'a');
+    const redisCluster = options.redisCluster && await RedisCluster.start({ ...options.redisCluster, dataDir: join(dir, 'cluster'), appendOnly: true });
     const stack = new Stack({
+      ...(redisCluster && { redisClusterNodes: redisCluster.seedUrls }),
       redisPort: redisPort!,
       dataDir: join(dir, 'redis'),
       appendfsync: options.appendfsync ?? 'everysec',
@@ -83,7 +92,7 @@ export class ScratchStack {
       stdio: ['ignore', logFd, logFd],
       restart: true,
     }, options.logger ?? pino({ base: { service: 'stack' } }, pino.destination({ fd: logFd, sync: true })));
-    return ScratchStack.started(stack, { dir, logFd, eventPort: eventPort!, gatewayPorts }, gatewayPorts.length);
+    return ScratchStack.started(stack, { dir, logFd, eventPort: eventPort!, gatewayPorts, redisCluster }, gatewayPorts.length);
   }
 
   /**
@@ -95,14 +104,15 @@ export class ScratchStack {
   ): Promise<ScratchStackParts> {
     try {
       await stack.start();
-      await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: parts.eventPort, gateways: gatewayProcesses });
+      await waitUntilReady({ ...stack.redisTarget, keyPrefix: KEY_PREFIX, eventPort: parts.eventPort, gateways: gatewayProcesses });
     } catch (error) {
       await stack.stop();
+      await parts.redisCluster?.stop();
       closeSync(parts.logFd);
       rmSync(parts.dir, { recursive: true, force: true });
       throw error;
     }
-    const redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: null });
+    const redis = toolConnection(stack.redisTarget, { maxRetriesPerRequest: null });
     redis.on('error', () => undefined);
     return { ...parts, stack, redis };
   }
@@ -113,6 +123,11 @@ export class ScratchStack {
 
   get keyPrefix(): string {
     return KEY_PREFIX;
+  }
+
+  /** The stack's key and channel names (on a cluster, in the prefix's hash tag). */
+  get keys(): Keys {
+    return keysFor(KEY_PREFIX, this.redisCluster !== undefined);
   }
 
   /** Where a verification client connects: the event port, and one client port per gateway. */
@@ -126,12 +141,12 @@ export class ScratchStack {
 
   /** The sequencer process that holds the lease. */
   activeSequencer(): Promise<SupervisedProcess | undefined> {
-    return leaseHolder(this.redis, KEY_PREFIX, this.stack.processes);
+    return leaseHolder(this.redis, this.keys, this.stack.processes);
   }
 
   /** Waits until a live sequencer other than the given ones holds the lease. */
   nextActiveSequencer(excludingPids: readonly number[], timeoutMs = 10_000): Promise<SupervisedProcess> {
-    return nextLeaseHolder(this.redis, KEY_PREFIX, this.stack.processes, excludingPids, timeoutMs);
+    return nextLeaseHolder(this.redis, this.keys, this.stack.processes, excludingPids, timeoutMs);
   }
 
   /** Log lines of the services, parsed. */
@@ -143,6 +158,7 @@ export class ScratchStack {
   async stop(keepLogAt?: string): Promise<void> {
     this.redis.disconnect();
     await this.stack.stop();
+    await this.redisCluster?.stop();
     closeSync(this.logFd);
     if (keepLogAt !== undefined) {
       mkdirSync(dirname(keepLogAt), { recursive: true });

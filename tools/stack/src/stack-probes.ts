@@ -1,26 +1,26 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Keys, RedisClient as Redis } from '@follower-maze/shared';
 import type { SupervisedProcess } from './supervised-process.ts';
 
 // What tests and the soak ask of a running stack, whatever hosts its processes run on.
 
 /** The sequencer process that holds the lease (its token carries its pid). */
 export async function leaseHolder(
-  redis: Redis, keyPrefix: string, processes: ReadonlyMap<string, SupervisedProcess>,
+  redis: Redis, keys: Keys, processes: ReadonlyMap<string, SupervisedProcess>,
 ): Promise<SupervisedProcess | undefined> {
-  const token = await redis.get(`${keyPrefix}:sequencer:lease`);
+  const token = await redis.get(keys.sequencerLease);
   const pid = Number(token?.split('-').at(-2));
   return [...processes.values()].find((process) => process.spec.name.startsWith('sequencer') && process.pid === pid);
 }
 
 /** Waits until a live sequencer other than the given ones holds the lease. */
 export async function nextLeaseHolder(
-  redis: Redis, keyPrefix: string, processes: ReadonlyMap<string, SupervisedProcess>, excludingPids: readonly number[], timeoutMs: number,
+  redis: Redis, keys: Keys, processes: ReadonlyMap<string, SupervisedProcess>, excludingPids: readonly number[], timeoutMs: number,
 ): Promise<SupervisedProcess> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const active = await leaseHolder(redis, keyPrefix, processes);
+    const active = await leaseHolder(redis, keys, processes);
     if (active?.pid && !excludingPids.includes(active.pid)) return active;
     await sleep(20);
   }
