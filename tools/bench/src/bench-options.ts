@@ -12,14 +12,23 @@ export interface BenchOptions {
   readonly extraUsers: number;
   /** The verification's clients (the checker's concurrencyLevel), all connecting at once; the checker's default 100. */
   readonly clients: number;
+  /** What each run's Redis is: 0 one redis-server, N a private cluster of N masters; each is run with every size. Default [0]. */
+  readonly redisShapes: readonly number[];
 }
 
 const PROFILED_SERVICES: readonly ServiceName[] = ['ingest', 'sequencer', 'gateway'];
 
 /** What one run is given: a single gateway count. */
-export type RunOptions = Omit<BenchOptions, 'gatewayCounts' | 'runSizes'> & { readonly gateways: number };
+export type RunOptions = Omit<BenchOptions, 'gatewayCounts' | 'runSizes' | 'redisShapes'> & {
+  readonly gateways: number;
+  /** 0: one redis-server; N: a cluster of N masters. */
+  readonly clusterMasters: number;
+};
 
-/** BENCH_EVENTS and BENCH_GATEWAYS (comma lists), BENCH_PROFILE, BENCH_EXTRA_USERS, BENCH_CLIENTS; throws a message naming the variable. */
+/** A Redis Cluster needs at least three masters. */
+const MIN_CLUSTER_MASTERS = 3;
+
+/** BENCH_EVENTS, BENCH_GATEWAYS and BENCH_REDIS_CLUSTER (comma lists), BENCH_PROFILE, BENCH_EXTRA_USERS, BENCH_CLIENTS; throws a message naming the variable. */
 export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): BenchOptions {
   const vars = envVar.from(env);
   return {
@@ -28,7 +37,17 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): BenchOptions {
     profile: vars.get('BENCH_PROFILE').example('sequencer').asEnum(PROFILED_SERVICES),
     extraUsers: vars.get('BENCH_EXTRA_USERS').default('0').example('40000').asIntPositive(),
     clients: clientsFrom(vars.get('BENCH_CLIENTS').default('100').example('10000').asIntPositive()),
+    redisShapes: redisShapesFrom(env),
   };
+}
+
+/** 0 (one redis-server) or a master count of at least 3, e.g. `0,3` for both side by side. */
+function redisShapesFrom(env: NodeJS.ProcessEnv): number[] {
+  const shapes = envVar.from(env).get('BENCH_REDIS_CLUSTER').default('0').example('0,3').asArray(',').map((count) => Number(count.trim()));
+  if (shapes.length === 0 || shapes.some((count) => !Number.isSafeInteger(count) || (count !== 0 && count < MIN_CLUSTER_MASTERS))) {
+    throw new Error(`BENCH_REDIS_CLUSTER=${JSON.stringify(env['BENCH_REDIS_CLUSTER'])}: expected 0 (one Redis) or master counts of at least ${MIN_CLUSTER_MASTERS}, e.g. BENCH_REDIS_CLUSTER=0,3`);
+  }
+  return shapes;
 }
 
 /** env-var's asIntPositive lets 0 through, and a run needs clients to check. */

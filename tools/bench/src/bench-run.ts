@@ -8,7 +8,7 @@ import { Stack } from '../../stack/src/stack.ts';
 import { optionsFromEnv, runVerification, type ProgressSnapshot, type VerificationReport } from '../../verify/src/index.ts';
 import type { RunOptions } from './bench-options.ts';
 import { monotonicNowUs, summarizeCpuProfiles, type ProfileSummary, type ProfileWindow } from './cpu-profile.ts';
-import { freePorts } from '../../stack/src/free-ports.ts';
+import { freeClusterPortRange, freePorts } from '../../stack/src/free-ports.ts';
 import { readRedisStats, resetRedisStats, type RedisStats } from './redis-stats.ts';
 import { formatCount, formatProgress } from './report.ts';
 import { RssSampler, type PeakRss } from './rss-sampler.ts';
@@ -28,6 +28,8 @@ const USERS_PER_CLIENT = 10;
 export interface BenchResult {
   readonly events: number;
   readonly gateways: number;
+  /** 0: one redis-server; N: a cluster of N masters. */
+  readonly clusterMasters: number;
   readonly report: VerificationReport;
   /** Services first, in start order, then redis-server. */
   readonly peakRss: readonly PeakRss[];
@@ -43,7 +45,7 @@ export interface BenchResult {
 }
 
 /**
- * One benchmark run: a fresh stack (private redis-server with AOF in a temporary
+ * One benchmark run: a fresh stack (private redis-server, or a private cluster, with AOF in a temporary
  * directory, the services with LOG_LEVEL=warn logging to a file in `runDir`), one
  * standard verification with the protocol's defaults, then the figures.
  */
@@ -67,9 +69,15 @@ export class BenchRun {
     this.logFd = openSync(logFile, 'a');
     const [redisPort, eventPort, ...gatewayPorts] = await freePorts(2 + this.options.gateways);
     this.dataDir = await mkdtemp(join(tmpdir(), 'fm-bench-redis-'));
-    const keys = keysFor(KEY_PREFIX);
+    const { clusterMasters } = this.options;
+    const keys = keysFor(KEY_PREFIX, clusterMasters > 0);
     const profile = this.options.profile;
+    const firstClusterPort = clusterMasters > 0 ? await freeClusterPortRange(clusterMasters) : 0;
     const stack = (this.stack = new Stack({
+      // Like the one redis-server: AOF with everysec, in the run's temporary directory.
+      ...(clusterMasters > 0 && {
+        privateCluster: { ports: Array.from({ length: clusterMasters }, (_, index) => firstClusterPort + index), dataDir: join(this.dataDir, 'cluster') },
+      }),
       redisPort: redisPort!,
       dataDir: this.dataDir,
       env: benchStackEnv(eventPort!, gatewayPorts[0]!),
@@ -91,13 +99,13 @@ export class BenchRun {
     let probe: JoinLatencyProbe | undefined;
     try {
       await stack.start();
-      sampler = new RssSampler([
-        ...[...stack.processes.keys()].map((name) => ({ name, pid: () => stack.process(name).pid })),
-        { name: 'redis-server', pid: () => stack.redis?.pid },
-      ]);
+      const redisServers = stack.redisCluster
+        ? stack.redisCluster.nodes.map((node, index) => ({ name: `redis-${index + 1}`, pid: () => node.pid }))
+        : [{ name: 'redis-server', pid: () => stack.redis?.pid }];
+      sampler = new RssSampler([...[...stack.processes.keys()].map((name) => ({ name, pid: () => stack.process(name).pid })), ...redisServers]);
       sampler.start();
-      await waitUntilReady({ redisUrl: stack.redisUrl, keyPrefix: KEY_PREFIX, eventPort: eventPort!, gateways: gatewayPorts.length });
-      const redis = (this.redis = connectRedis({ redisUrl: stack.redisUrl }, 'bench', this.logger));
+      await waitUntilReady({ ...stack.redisTarget, keyPrefix: KEY_PREFIX, eventPort: eventPort!, gateways: gatewayPorts.length });
+      const redis = (this.redis = connectRedis(stack.redisTarget, 'bench', this.logger));
       if (this.options.extraUsers > 0) {
         console.log(`  connecting ${formatCount(this.options.extraUsers)} extra online users`);
         this.crowd = await Crowd.connect(this.options.extraUsers, gatewayPorts);
@@ -134,7 +142,7 @@ export class BenchRun {
     const profileSummary = profile === undefined ? undefined : await summarizeCpuProfiles(this.runDir, PROFILE_TOP_FUNCTIONS, runWindow);
     const eventLoop = await readEventLoopDelays(logFile, peakRss, runStartMs);
     return {
-      events: this.events, gateways: this.options.gateways, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop, crowd: crowdReport, joinLatency,
+      events: this.events, gateways: this.options.gateways, clusterMasters, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop, crowd: crowdReport, joinLatency,
     };
   }
 

@@ -2,7 +2,7 @@ import { join, relative } from 'node:path';
 import { createLogger } from '@follower-maze/shared';
 import { benchOptionsFromEnv, type BenchOptions } from './bench-options.ts';
 import { BenchRun, type BenchResult } from './bench-run.ts';
-import { formatCount, formatRun, formatSummaryTable } from './report.ts';
+import { formatCount, formatRun, formatSummaryTable, redisShapeName } from './report.ts';
 import { REPO_ROOT, runLogDir, stopOnInterrupt } from '../../stack/src/long-run.ts';
 
 /**
@@ -31,19 +31,22 @@ stopOnInterrupt('stopping the stack', async () => {
 
 console.log(
   `benchmark: ${options.runSizes.map(formatCount).join(' and ')} events, ${formatCount(options.clients)} clients, ` +
-    `${options.gatewayCounts.join(' and ')} gateway processes` +
+    `${options.gatewayCounts.join(' and ')} gateway processes, on ${options.redisShapes.map(redisShapeName).join(' and ')}` +
     `${options.profile ? `, CPU profile of ${options.profile}` : ''}; logs in ${relative(REPO_ROOT, benchDir)}`,
 );
 const results: BenchResult[] = [];
 try {
-  for (const gateways of options.gatewayCounts) {
-    for (const events of options.runSizes) {
-      console.log(`\nrun of ${formatCount(events)} events, ${gateways} gateway processes: starting a fresh stack`);
-      current = new BenchRun(events, { ...options, gateways }, join(benchDir, `${events}-events-${gateways}-gateways`), logger);
-      const result = await current.run();
-      current = undefined;
-      results.push(result);
-      console.log(formatRun(result, REPO_ROOT));
+  for (const clusterMasters of options.redisShapes) {
+    for (const gateways of options.gatewayCounts) {
+      for (const events of options.runSizes) {
+        console.log(`\nrun of ${formatCount(events)} events, ${gateways} gateway processes, ${redisShapeName(clusterMasters)}: starting a fresh stack`);
+        const runDir = join(benchDir, `${events}-events-${gateways}-gateways${clusterMasters ? `-cluster-${clusterMasters}` : ''}`);
+        current = new BenchRun(events, { ...options, gateways, clusterMasters }, runDir, logger);
+        const result = await current.run();
+        current = undefined;
+        results.push(result);
+        console.log(formatRun(result, REPO_ROOT));
+      }
     }
   }
   console.log(`\n${formatSummaryTable(results)}`);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { masterNodes, type RedisClient } from '@follower-maze/shared';
 import { sequencerScriptsBySha } from './script-names.ts';
 
 export interface CommandStat {
@@ -24,7 +25,18 @@ export interface SlowCommands {
   readonly overBudget: number;
 }
 
+/** One master's share of a cluster's work. */
+export interface ShardStats {
+  /** `host:port`. */
+  readonly node: string;
+  readonly totalCalls: number;
+  /** SPUBLISH calls: the deliveries and batch-end markers this master carried. */
+  readonly publishCalls: number;
+  readonly usedMemoryBytes: number;
+}
+
 export interface RedisStats {
+  /** Summed over a cluster's masters. */
   readonly usedMemoryBytes: number;
   readonly usedMemoryPeakBytes: number;
   readonly streamLength: number;
@@ -32,28 +44,58 @@ export interface RedisStats {
   readonly commands: readonly CommandStat[];
   readonly totalCalls: number;
   readonly slowCommands: SlowCommands;
+  /** Per master, on a cluster; empty on one Redis. */
+  readonly shards: readonly ShardStats[];
 }
 
-/** Zeroes the command counters and the slow log, so that they cover the verification run alone. */
-export async function resetRedisStats(redis: Redis): Promise<void> {
-  await redis.config('SET', 'slowlog-log-slower-than', String(SLOW_COMMAND_US), 'slowlog-max-len', String(SLOW_LOG_LENGTH));
-  await redis.call('SLOWLOG', 'RESET');
-  await redis.config('RESETSTAT');
+/** Zeroes the command counters and the slow log (of every master), so that they cover the verification run alone. */
+export async function resetRedisStats(client: RedisClient): Promise<void> {
+  await Promise.all(masterNodes(client).map(async (redis) => {
+    await redis.config('SET', 'slowlog-log-slower-than', String(SLOW_COMMAND_US), 'slowlog-max-len', String(SLOW_LOG_LENGTH));
+    await redis.call('SLOWLOG', 'RESET');
+    await redis.config('RESETSTAT');
+  }));
 }
 
-export async function readRedisStats(redis: Redis, streamKey: string): Promise<RedisStats> {
-  // Command statistics first, so that the INFO and XLEN below are not in them.
+export async function readRedisStats(client: RedisClient, streamKey: string): Promise<RedisStats> {
+  const nodes = masterNodes(client);
+  const shards = await Promise.all(nodes.map(readNodeStats));
+  const commands = new Map<string, CommandStat>();
+  for (const { commands: nodeCommands } of shards) {
+    for (const stat of nodeCommands) {
+      const sum = commands.get(stat.command);
+      commands.set(stat.command, sum ? { command: stat.command, calls: sum.calls + stat.calls, usec: sum.usec + stat.usec } : stat);
+    }
+  }
+  const worst = shards.reduce((slowest, { slowCommands }) => (slowCommands.worstMs > slowest.worstMs ? slowCommands : slowest), shards[0]!.slowCommands);
+  const sorted = [...commands.values()].sort((a, b) => b.calls - a.calls);
+  return {
+    slowCommands: { ...worst, overBudget: shards.reduce((sum, { slowCommands }) => sum + slowCommands.overBudget, 0) },
+    usedMemoryBytes: shards.reduce((sum, { usedMemoryBytes }) => sum + usedMemoryBytes, 0),
+    usedMemoryPeakBytes: shards.reduce((sum, { usedMemoryPeakBytes }) => sum + usedMemoryPeakBytes, 0),
+    streamLength: await client.xlen(streamKey),
+    commands: sorted,
+    totalCalls: sorted.reduce((sum, { calls }) => sum + calls, 0),
+    shards: nodes.length === 1 ? [] : shards.map(({ node, commands: nodeCommands, usedMemoryBytes }) => ({
+      node,
+      totalCalls: nodeCommands.reduce((sum, { calls }) => sum + calls, 0),
+      publishCalls: nodeCommands.find(({ command }) => command === 'spublish')?.calls ?? 0,
+      usedMemoryBytes,
+    })),
+  };
+}
+
+/** One node's figures; command statistics first, so that the INFO and SLOWLOG after them are not in them. */
+async function readNodeStats(redis: Redis) {
   const commands = parseCommandStats(await redis.info('commandstats'));
   const memory = parseInfoFields(await redis.info('memory'));
-  const streamLength = await redis.xlen(streamKey);
   const slowCommands = readSlowCommands((await redis.call('SLOWLOG', 'GET', SLOW_LOG_LENGTH)) as SlowLogEntry[]);
   return {
+    node: `${redis.options.host}:${redis.options.port}`,
+    commands,
     slowCommands,
     usedMemoryBytes: Number(memory.get('used_memory') ?? 0),
     usedMemoryPeakBytes: Number(memory.get('used_memory_peak') ?? 0),
-    streamLength,
-    commands,
-    totalCalls: commands.reduce((sum, { calls }) => sum + calls, 0),
   };
 }
 

@@ -32,6 +32,11 @@ function formatPerEvent(value: number): string {
   return String(Number(value.toPrecision(3)));
 }
 
+/** `1 Redis`, or `cluster of N masters`. */
+export function redisShapeName(clusterMasters: number): string {
+  return clusterMasters > 0 ? `a cluster of ${clusterMasters} masters` : '1 Redis';
+}
+
 /** One progress line: totals so far and the notification rate since the previous line. */
 export function formatProgress(progress: ProgressSnapshot, previous: ProgressSnapshot): string {
   const seconds = (progress.elapsedMs - previous.elapsedMs) / MS_PER_S;
@@ -80,6 +85,9 @@ export function formatRun(result: BenchResult, repoRoot: string): string {
     ...redis.commands.slice(0, TOP_REDIS_COMMANDS).map(({ command, calls, usec }) =>
       line('', `${command.padEnd(14)} ${formatPerEvent(calls / events).padStart(9)} calls/event, ${formatPerEvent(usec / events).padStart(9)} µs of Redis time/event`),
     ),
+    ...redis.shards.map(({ node, totalCalls, publishCalls, usedMemoryBytes }, index) =>
+      line(index === 0 ? 'per master' : '', `${node.padEnd(16)} ${formatPerEvent(totalCalls / events).padStart(9)} calls/event ` +
+        `(${formatCount(totalCalls)}), ${formatCount(publishCalls)} SPUBLISH, used ${formatBytes(usedMemoryBytes)}`)),
     line('service logs', relative(repoRoot, result.logFile)),
   );
   if (result.profile) lines.push(formatProfile(result.profile, result.peakRss, dirname(result.logFile), repoRoot));
@@ -111,13 +119,14 @@ export function formatProfile(
 export function formatSummaryTable(results: readonly BenchResult[]): string {
   const processNames = [...new Set(results.flatMap(({ peakRss }) => peakRss.map(({ name }) => name)))];
   const header = [
-    'events', 'gateways', 'result', 'events/s', 'notifications/s', 'p50 ms', 'p99 ms',
+    'events', 'gateways', 'Redis', 'result', 'events/s', 'notifications/s', 'p50 ms', 'p99 ms',
     ...processNames.map((name) => `RSS ${name} MiB`),
     'Redis used / peak', 'stream length', 'Redis cmds/event', 'slowest Redis ms', 'sequencer loop delay max ms', 'join p99 ms',
   ];
-  const rows = results.map(({ events, gateways, report, peakRss, redis, eventLoop, joinLatency }) => [
+  const rows = results.map(({ events, gateways, clusterMasters, report, peakRss, redis, eventLoop, joinLatency }) => [
     formatCount(events),
     String(gateways),
+    clusterMasters > 0 ? `${clusterMasters} masters` : '1',
     report.ok ? 'ok' : 'FAILED',
     formatCount(report.eventsPerSecond),
     formatCount(report.notificationsPerSecond),
@@ -134,7 +143,7 @@ export function formatSummaryTable(results: readonly BenchResult[]): string {
     String(eventLoop.filter(({ name }) => name.startsWith('sequencer')).reduce((worst, { maxMs }) => Math.max(worst, maxMs), 0)),
     joinLatency.p99Ms.toFixed(1),
   ]);
-  const numeric = (column: number) => column !== 2 && column !== header.length - 6;
+  const numeric = (column: number) => column !== 2 && column !== 3 && column !== header.length - 6;
   const separator = header.map((_, column) => (numeric(column) ? '---:' : '---'));
   return [header, separator, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }

@@ -33,6 +33,8 @@ export interface RedisClusterOptions {
 
 export interface RedisClusterNode {
   readonly port: number;
+  /** While it runs. */
+  readonly pid: number | undefined;
   /** Holds the password: show it only through `redactUrl`. */
   readonly url: string;
   role(): Promise<'master' | 'replica'>;
@@ -53,6 +55,10 @@ class ClusterNode implements RedisClusterNode {
 
   get url(): string {
     return this.server.url;
+  }
+
+  get pid(): number | undefined {
+    return this.server.pid;
   }
 
   get running(): boolean {
