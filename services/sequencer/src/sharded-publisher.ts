@@ -13,22 +13,26 @@ const SHARDED_PUBLISH_LUA = luaScript('sharded-publish.lua');
  */
 const REMEMBERED_SLOTS = 1_000_000;
 
-type MasterWithPublish = Redis & {
-  fmShardedPublish(channelPrefix: string, deliveries: string, batchEndChannel: string, marker: string): Promise<number>;
-};
+type MasterWithPublish = Redis & { fmShardedPublish(channelPrefix: string, deliveries: string): Promise<number> };
 
 /**
  * Publishing on a Redis Cluster, after the commit (which publishes nothing there): every
  * master of the current slot map gets, on its own connection (one FIFO per master), the
  * deliveries whose users' channels it serves, in bounded parts, and then the batch's
  * marker on its batch-end channel, also when it had no delivery in the batch. A gateway
- * counts a batch received once it has the marker from every master, so each master's
- * marker follows that master's last delivery of the batch; the masters go in parallel.
+ * counts a batch received once it has the marker from every master.
  *
- * When a call fails (the slot map changed under it: "non local key"; a master's
- * connection lost; a master that became a replica), the cluster client reads the slot
- * map again and the sequencer publishes the whole batch again on the new one: gateways
- * drop what they already sent by sequence number.
+ * The markers go only once every master has taken its deliveries: were a master's marker
+ * sent while another master refused a part (the slot map changed: "non local key"), a
+ * delivery that the stale map gave to the wrong master would reach its user's master
+ * only with the batch sent again, after that master's marker, and could arrive at a
+ * gateway after the last marker it waited for. This costs a round trip per batch (the
+ * masters in parallel), not a command per delivery.
+ *
+ * When a call fails (the slot map changed; a master's connection lost; a master that
+ * became a replica), the cluster client reads the slot map again and the sequencer
+ * publishes the whole batch again on the new one: gateways drop what they already sent
+ * by sequence number.
  */
 export class ShardedPublisher implements DeliveryPublisher {
   private readonly slotOfUser = new Map<string, number>();
@@ -50,32 +54,30 @@ export class ShardedPublisher implements DeliveryPublisher {
       own.push(delivery);
     }
     const connections = new Map(this.cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
-    // Settled, not raced: a failed master's sibling calls finish before the batch is sent again.
-    const outcomes = await Promise.allSettled(
-      shards.map((shard) => this.publishOn(connections.get(shard.nodeKey), shard, byMaster.get(shard.nodeKey)!, marker)),
-    );
-    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
-    if (failure) throw await this.refreshed(failure.reason);
+    await this.onEveryMaster(shards, (shard) => this.publishOn(connections.get(shard.nodeKey), shard, byMaster.get(shard.nodeKey)!));
+    await this.onEveryMaster(shards, async (shard) =>
+      this.master(connections.get(shard.nodeKey), shard).spublish(this.keys.batchEndOnSlot(shard.firstSlot), marker));
   }
 
   logged(batchSeq: number): Promise<Publication | undefined> {
     return readLoggedBatch(this.cluster, this.keys, batchSeq);
   }
 
-  /** One master's deliveries in parts, sent without waiting for each reply; the marker once every part was taken. */
-  private async publishOn(connection: Redis | undefined, shard: Shard, deliveries: string[], marker: string): Promise<void> {
-    if (!connection) throw new Error(`no connection to the master ${shard.nodeKey}`);
-    const master = this.prepare(connection);
-    const batchEnd = this.keys.batchEndOnSlot(shard.firstSlot);
-    const parts = partsOf(deliveries);
-    const publishPart = (part: string, partMarker: string) =>
-      master.fmShardedPublish(this.keys.userChannelPrefix, part, batchEnd, partMarker);
-    // A refused part fails the batch before its marker goes: a marker never claims deliveries that were not sent.
-    await Promise.all(parts.slice(0, -1).map((part) => publishPart(part, '')));
-    await publishPart(parts.at(-1) ?? '', marker);
+  /** Settled, not raced: a failed master's sibling calls finish before the batch is sent again. */
+  private async onEveryMaster(shards: readonly Shard[], call: (shard: Shard) => Promise<unknown>): Promise<void> {
+    const outcomes = await Promise.allSettled(shards.map(call));
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw await this.refreshed(failure.reason);
   }
 
-  private prepare(connection: Redis): MasterWithPublish {
+  /** One master's deliveries in parts, sent without waiting for each reply: Redis runs them in order. */
+  private async publishOn(connection: Redis | undefined, shard: Shard, deliveries: string[]): Promise<void> {
+    const master = this.master(connection, shard);
+    await Promise.all(partsOf(deliveries).map((part) => master.fmShardedPublish(this.keys.userChannelPrefix, part)));
+  }
+
+  private master(connection: Redis | undefined, shard: Shard): MasterWithPublish {
+    if (!connection) throw new Error(`no connection to the master ${shard.nodeKey}`);
     if (!this.prepared.has(connection)) {
       connection.defineCommand('fmShardedPublish', { numberOfKeys: 0, lua: SHARDED_PUBLISH_LUA });
       this.prepared.add(connection);

@@ -1,8 +1,7 @@
 #!lua flags=allow-cross-slot-keys,allow-oom
 -- Publishes on one master of a Redis Cluster one part of a committed batch's deliveries,
--- those whose users' channels (sharded channels) this master serves; the master's last
--- part also publishes the batch-end marker on the master's own batch-end channel. Sent
--- on the master's own connection (see sharded-publisher.ts for the order).
+-- those whose users' channels (sharded channels) this master serves. Sent on the
+-- master's own connection; the batch's marker follows later (see sharded-publisher.ts).
 --
 -- It declares no key: SPUBLISH's channels are its only names, and one call carries
 -- channels of many slots (allow-cross-slot-keys). A channel whose slot this master does
@@ -14,9 +13,7 @@
 --
 -- ARGV[1] user channel prefix
 -- ARGV[2] deliveries, each "<userId> <byteLength>\n<message>", in the delivery log's layout
--- ARGV[3] this master's batch-end channel
--- ARGV[4] batch-end marker, or '' for a part that is not the master's last
 -- @include publish-deliveries.lua
 
-publish_deliveries('SPUBLISH', ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+publish_deliveries('SPUBLISH', ARGV[1], ARGV[2], '', '')
 return 1
