@@ -80,6 +80,21 @@ export interface IngestConfig {
    * LISTEN_HOST and this.
    */
   readonly allowedSources: readonly AddressRange[];
+  /**
+   * Replicas that must hold appended events before the ingest counts them as done
+   * (`WAIT`, from REDIS_WAIT_REPLICAS). Default 0: off. Redis replicates asynchronously:
+   * a master that dies after acknowledging an append, before its replica has it, takes
+   * the append with it when the replica is promoted, and the event source never resends.
+   * On, one `WAIT` follows each group of appends sent together, on the stream's master
+   * connection, and the appends free their places among INGEST_MAX_APPENDS_IN_FLIGHT
+   * only once it answers. Fewer replicas than asked by REDIS_WAIT_TIMEOUT_MS is logged and
+   * counted, and the ingest goes on: the appends are in the master's stream already, and
+   * holding the source for a replica that is down would turn a lost replica into a
+   * stopped deployment.
+   */
+  readonly waitReplicas: number;
+  /** How long one such `WAIT` waits for the replicas, from REDIS_WAIT_TIMEOUT_MS. Default 1000 ms. */
+  readonly waitTimeoutMs: number;
 }
 
 export interface SequencerConfig {
@@ -106,6 +121,14 @@ export interface SequencerConfig {
   readonly maxCommitEvents: number;
   readonly maxCommitNotifications: number;
   readonly maxCommitBytes: number;
+  /**
+   * Follow sets one commit changes at most (SEQUENCER_MAX_COMMIT_FOLLOW_KEYS): the commit
+   * script declares each as a key, as a Redis Cluster requires, and no call's argument
+   * count may grow with the input. An event changes at most one set, so at the default
+   * (10000, SEQUENCER_MAX_COMMIT_EVENTS's default) it never cuts a batch that the other
+   * limits would not; it bounds the keys when SEQUENCER_MAX_COMMIT_EVENTS is raised.
+   */
+  readonly maxCommitFollowKeys: number;
   /**
    * How long the sequencer waits at a missing sequence number, with later events held,
    * before it skips the missing ones by itself. Default: unset, it waits until the event
@@ -216,6 +239,8 @@ export function loadConfig(
       maxUnreadEntries: int('INGEST_MAX_UNREAD_ENTRIES', 20, '20'),
       maxSources: int('INGEST_MAX_SOURCES', 1, '1'),
       allowedSources: env.get('EVENT_SOURCE_ALLOW').default(LOOPBACK_ADDRESSES).example('127.0.0.1,10.0.0.0/8,fd00::/8').asAddressList(),
+      waitReplicas: env.get('REDIS_WAIT_REPLICAS').default('0').example('1').asIntPositive(),
+      waitTimeoutMs: int('REDIS_WAIT_TIMEOUT_MS', 1000, '1000'),
     },
     sequencer: {
       readEntries: int('SEQUENCER_READ_ENTRIES', 20, '20'),
@@ -226,6 +251,7 @@ export function loadConfig(
       maxCommitEvents: int('SEQUENCER_MAX_COMMIT_EVENTS', 10_000, '10000'),
       maxCommitNotifications: int('SEQUENCER_MAX_COMMIT_NOTIFICATIONS', 50_000, '50000'),
       maxCommitBytes: int('SEQUENCER_MAX_COMMIT_BYTES', 1024 * 1024, '1048576'),
+      maxCommitFollowKeys: int('SEQUENCER_MAX_COMMIT_FOLLOW_KEYS', 10_000, '10000'),
       gapTimeoutMs: env.get('SEQUENCER_GAP_TIMEOUT_MS').example('30000').asIntPositive(),
     },
     gateway: {
@@ -246,6 +272,10 @@ export function loadConfig(
       `METRICS_PORT=${config.metricsPort} with GATEWAYS=${config.gateway.processes}: the workers' metrics ports, ` +
       `METRICS_PORT + 1 to METRICS_PORT + GATEWAYS, pass ${MAX_PORT}; for example METRICS_PORT=9464`,
     );
+  }
+  if (config.ingest.waitTimeoutMs === 0) {
+    // Redis's WAIT with a timeout of 0 waits for ever: one replica down would hold the source for good.
+    throw new Error('REDIS_WAIT_TIMEOUT_MS=0 would wait for the replicas for ever; give milliseconds, for example REDIS_WAIT_TIMEOUT_MS=1000');
   }
   if (config.redisClusterNodes !== undefined && environment.REDIS_URL !== undefined) {
     throw new Error('REDIS_URL and REDIS_CLUSTER_NODES are both set: give REDIS_URL for one Redis, or REDIS_CLUSTER_NODES for a cluster');

@@ -35,8 +35,16 @@ export class EventIngest implements SourceListener, IngestState {
     metrics: ServiceMetrics,
   ) {
     this.counters = new Counters(metrics, INGEST_COUNTERS);
-    // A refusal is said by the wait report while it lasts (not once per retry); here it is counted.
-    this.appender = new StreamAppender(redis, keys, config, (paused) => this.setPaused(paused), () => this.counters.add('appendErrors'), waits);
+    const shortWaits = new ThrottledWarning(logger, 'fewer replicas than REDIS_WAIT_REPLICAS took appended events: a failover now could lose them');
+    this.appender = new StreamAppender(redis, keys, config, {
+      backPressure: (paused) => this.setPaused(paused),
+      // A refusal is said by the wait report while it lasts (not once per retry); here it is counted.
+      refused: () => this.counters.add('appendErrors'),
+      waitFellShort: (replicas) => {
+        this.counters.add('waitsShort');
+        shortWaits.warn(replicas instanceof Error ? { err: replicas.message } : { replicas, wanted: config.waitReplicas });
+      },
+    }, waits);
     this.gate = new SourceGate(config.maxSources);
     this.refusals = new ThrottledWarning(logger, 'event source refused: as many sources as INGEST_MAX_SOURCES are connected');
     this.notAllowed = new ThrottledWarning(logger, 'event source refused: its address is not in EVENT_SOURCE_ALLOW');

@@ -5,7 +5,7 @@ export type RejectionReason = 'malformed' | 'oversized' | 'unterminated';
 
 export type IngestCounter =
   | 'sourcesConnected' | 'sourcesRefused' | 'sourcesNotAllowed' | 'probes' | 'eventsAccepted' | 'malformedEvents' | 'oversizedLines'
-  | 'unterminatedLines' | 'pauses' | 'appendErrors';
+  | 'unterminatedLines' | 'pauses' | 'appendErrors' | 'waitsShort';
 
 export const REJECTION_COUNTERS: Readonly<Record<RejectionReason, IngestCounter>> = {
   malformed: 'malformedEvents',
@@ -28,6 +28,10 @@ export const INGEST_COUNTERS: CounterSpecs<IngestCounter> = {
   unterminatedLines: { ...REJECTED, labels: { reason: 'unterminated' } },
   pauses: { metric: 'fm_ingest_pauses_total', help: 'Times the source was paused by back-pressure (Redis or the sequencer behind).' },
   appendErrors: { metric: 'fm_ingest_append_errors_total', help: 'Stream appends Redis refused; each is retried, in order.' },
+  waitsShort: {
+    metric: 'fm_ingest_waits_short_total',
+    help: 'WAITs after appends (REDIS_WAIT_REPLICAS) that saw fewer replicas take them within REDIS_WAIT_TIMEOUT_MS, or failed.',
+  },
 };
 
 /** What the ingest's gauges read when scraped. */

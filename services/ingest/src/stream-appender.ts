@@ -4,6 +4,16 @@ import {
   compareStreamIds, EVENT_LINES_FIELD, groupInfo, joinEventLines, Waiters, type IngestConfig, type Keys, type WaitReport,
 } from '@follower-maze/shared';
 
+/** How the appender reports what happens to its appends. */
+export interface AppendOutlets {
+  /** Sources must stop reading (true) or may go on (false). */
+  backPressure(paused: boolean): void;
+  /** An append Redis did not take. */
+  refused(error: Error): void;
+  /** A WAIT that saw fewer replicas than REDIS_WAIT_REPLICAS take the appends before it (its reply, or its error). */
+  waitFellShort(replicas: number | Error): void;
+}
+
 /** While paused, how often the sequencer's progress is checked. */
 const BACKLOG_POLL_MS = 10;
 /** After Redis refused an append, how long before the oldest refused entry is tried again. */
@@ -23,6 +33,13 @@ interface Entry {
  * A refused append (OOM, READONLY, MISCONF, ...) is tried again before anything newer
  * is sent, so the stream's order stays the order of acceptance, give or take the few
  * appends that were already on their way (well inside the reorder window).
+ *
+ * With REDIS_WAIT_REPLICAS, appends count as done only once that many replicas have
+ * them: Redis replicates asynchronously, so a master that dies right after it
+ * acknowledged an append loses it with the failover to its replica, and the event source
+ * never sends it again. One WAIT follows each group of appends sent together (in the
+ * same pipeline, so on the stream's master connection, also on a cluster), not one per
+ * event.
  */
 export class StreamAppender {
   private pending: string[] = [];
@@ -50,10 +67,7 @@ export class StreamAppender {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly config: IngestConfig,
-    /** Called with true when sources must stop reading, false when they may go on. */
-    private readonly onBackPressure: (paused: boolean) => void,
-    /** Called for every append Redis did not take. */
-    private readonly onRefused: (error: Error) => void,
+    private readonly outlets: AppendOutlets,
     private readonly waits: WaitReport,
   ) {}
 
@@ -77,12 +91,16 @@ export class StreamAppender {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.refused.length > 0) return;
-    while (this.pending.length > 0) {
-      const lines = this.pending.length <= this.config.maxEventsPerEntry
-        ? this.pending.splice(0)
-        : this.pending.splice(0, this.config.maxEventsPerEntry);
-      this.appendsInFlight++;
-      void this.append({ serial: this.nextSerial++, lines });
+    if (this.pending.length > 0) {
+      const group: Entry[] = [];
+      while (this.pending.length > 0) {
+        const lines = this.pending.length <= this.config.maxEventsPerEntry
+          ? this.pending.splice(0)
+          : this.pending.splice(0, this.config.maxEventsPerEntry);
+        group.push({ serial: this.nextSerial++, lines });
+      }
+      this.appendsInFlight += group.length;
+      void this.append(group);
     }
     this.updateBackPressure();
   }
@@ -100,24 +118,61 @@ export class StreamAppender {
     this.idle.wakeAll();
   }
 
-  private async append(entry: Entry): Promise<void> {
+  /** The entries in one round trip; each is appended, or kept to be tried again. */
+  private async append(group: readonly Entry[]): Promise<void> {
     try {
-      const results = await this.redis
-        .pipeline()
-        .xadd(this.keys.events, '*', EVENT_LINES_FIELD, joinEventLines(entry.lines))
-        .xinfo('GROUPS', this.keys.events)
-        .xlen(this.keys.events)
-        .exec();
-      const [appended, groups, length] = results ?? [];
-      if (!appended || appended[0]) throw appended?.[0] ?? new Error('no reply to XADD');
-      this.appended(entry, String(appended[1]));
-      this.updateUnread(groups, length);
+      const refusals = await this.send(group);
+      group.forEach((entry, index) => {
+        const error = refusals[index];
+        if (error) this.refuse(entry, error);
+      });
     } catch (error) {
-      this.refuse(entry, error as Error);
+      for (const entry of group) this.refuse(entry, error as Error);
     } finally {
-      this.appendsInFlight--;
+      this.appendsInFlight -= group.length;
       this.settled();
     }
+  }
+
+  /**
+   * Appends the entries in one pipeline, with the stream's progress read after them and,
+   * with REDIS_WAIT_REPLICAS, one WAIT for the replicas last; they count as appended once
+   * it answers. Returns, for each entry, the error Redis refused it with, if it did.
+   */
+  private async send(entries: readonly Entry[]): Promise<(Error | undefined)[]> {
+    const { events } = this.keys;
+    const { waitReplicas, waitTimeoutMs } = this.config;
+    const pipeline = this.redis.pipeline();
+    for (const entry of entries) pipeline.xadd(events, '*', EVENT_LINES_FIELD, joinEventLines(entry.lines));
+    pipeline.xinfo('GROUPS', events).xlen(events);
+    if (waitReplicas > 0) pipeline.wait(waitReplicas, waitTimeoutMs);
+    const results = (await pipeline.exec()) ?? [];
+    const refusals = entries.map((entry, index) => {
+      const [error, id] = results[index] ?? [new Error('no reply to XADD'), undefined];
+      if (!error) this.appended(entry, String(id));
+      return error ?? undefined;
+    });
+    const [groups, length, waited] = results.slice(entries.length);
+    this.updateUnread(groups, length);
+    if (waited) this.replicated(waited);
+    return refusals;
+  }
+
+  /**
+   * A WAIT that saw too few replicas (or failed) is said and counted, and the appends
+   * count as done all the same: they are in the master's stream, where the sequencer
+   * reads them, and holding them back for a replica that is down would stop the
+   * deployment. Each group still waits up to REDIS_WAIT_TIMEOUT_MS for the replicas.
+   */
+  private replicated([error, replicas]: [Error | null, unknown]): void {
+    const { waitReplicas } = this.config;
+    if (!error && Number(replicas) >= waitReplicas) {
+      this.waits.end('replicas');
+      return;
+    }
+    this.outlets.waitFellShort(error ?? Number(replicas));
+    const seen = error ? `WAIT failed: ${error.message}` : `${Number(replicas)} took the last appends within ${this.config.waitTimeoutMs} ms`;
+    this.waits.begin('replicas', `${waitReplicas} replicas to take the appends (${seen})`);
   }
 
   private appended(entry: Entry, id: string): void {
@@ -134,7 +189,7 @@ export class StreamAppender {
   }
 
   private refusedBy(error: Error): void {
-    this.onRefused(error);
+    this.outlets.refused(error);
     this.waits.begin('redis-refuses', `Redis to accept appends (${error.message})`);
   }
 
@@ -150,14 +205,12 @@ export class StreamAppender {
   private async retryRefused(): Promise<void> {
     this.retrying = true;
     while (this.refused.length > 0 && !this.closed) {
-      const entry = this.refused[0]!;
-      try {
-        const id = await this.redis.xadd(this.keys.events, '*', EVENT_LINES_FIELD, joinEventLines(entry.lines));
-        this.refused.shift();
-        this.appended(entry, String(id));
-      } catch (error) {
-        this.refusedBy(error as Error);
+      const [error] = await this.send([this.refused[0]!]).catch((failure: Error) => [failure]);
+      if (error) {
+        this.refusedBy(error);
         await delay(APPEND_RETRY_MS);
+      } else {
+        this.refused.shift();
       }
     }
     this.retrying = false;
@@ -179,7 +232,7 @@ export class StreamAppender {
     const blocked = this.blocked;
     if (blocked !== this.wasBlocked) {
       this.wasBlocked = blocked;
-      this.onBackPressure(blocked);
+      this.outlets.backPressure(blocked);
     }
     if (this.appendsInFlight >= this.config.maxAppendsInFlight) {
       this.waits.begin('redis-answers', `Redis to answer ${this.appendsInFlight} appends`);

@@ -1,15 +1,19 @@
 import type { RedisClient as Redis } from '@follower-maze/shared';
 import { UnrecoverableError, Worker } from 'bullmq';
+import { Cluster } from 'ioredis';
 import {
   closeWithin, connectRedis, disconnectRedis, keysFor, RejectionLog, type Config, type Logger, type WaitReport,
 } from '@follower-maze/shared';
 import { defineCommitScript } from './commit-script.ts';
+import { ClusterChannelSubscriber } from './cluster-channel-subscriber.ts';
 import { definePublishScript } from './publish-script.ts';
-import { GatewayTracker } from './gateway-tracker.ts';
+import { GatewayTracker, type ChannelSubscriber } from './gateway-tracker.ts';
 import { loadFollowGraph } from './graph-loader.ts';
 import { OPERATIONS_QUEUE, type Operation, type ResetRequest } from '@follower-maze/shared';
 import { resetSequence } from './reset-script.ts';
 import { Sequencer, type SequencerExit } from './sequencer.ts';
+import { ShardedPublisher } from './sharded-publisher.ts';
+import { whenStateMayBeLost } from './state-redis-watch.ts';
 import { StreamReader } from './stream-reader.ts';
 import { restWorkerOnErrors } from './worker-errors.ts';
 import type { SequencerMetrics } from './sequencer-metrics.ts';
@@ -43,25 +47,35 @@ export class ActiveTerm {
   }
 
   static async begin(config: Config, logger: Logger, token: string, waits: WaitReport, metrics: SequencerMetrics): Promise<ActiveTerm> {
-    const connections = ['sequencer', 'sequencer-reader', 'sequencer-subscriber', 'sequencer-jobs'].map((name) => {
+    const connections = ['sequencer', 'sequencer-reader', 'sequencer-jobs'].map((name) => {
       const connection = connectRedis(config, name, logger);
       metrics.service.watchRedis(connection, name);
       return connection;
-    }) as [Redis, Redis, Redis, Redis];
+    }) as [Redis, Redis, Redis];
+    const [redis] = connections;
+    let subscriber: ChannelSubscriber;
+    if (redis instanceof Cluster) {
+      subscriber = new ClusterChannelSubscriber(redis, config, 'sequencer-subscriber', logger);
+    } else {
+      const connection = connectRedis(config, 'sequencer-subscriber', logger);
+      metrics.service.watchRedis(connection, 'sequencer-subscriber');
+      subscriber = connection;
+    }
     try {
-      return await ActiveTerm.load(config, logger, token, { waits, metrics }, connections);
+      return await ActiveTerm.load(config, logger, token, { waits, metrics }, connections, subscriber);
     } catch (error) {
       for (const connection of connections) connection.disconnect();
+      subscriber.disconnect();
       throw error;
     }
   }
 
   private static async load(
     config: Config, logger: Logger, token: string, { waits, metrics }: { waits: WaitReport; metrics: SequencerMetrics },
-    connections: [Redis, Redis, Redis, Redis],
+    connections: [Redis, Redis, Redis], subscriber: ChannelSubscriber,
   ): Promise<ActiveTerm> {
     const keys = keysFor(config.keyPrefix, config.redisClusterNodes !== undefined);
-    const [redis, readerConnection, subscriber, jobsConnection] = connections;
+    const [redis, readerConnection, jobsConnection] = connections;
     const [nextSeq, batchSeq, epoch] = await redis.hmget(keys.position, 'nextSeq', 'batchSeq', 'epoch');
     const position = { nextSeq: Number(nextSeq ?? 1), batchSeq: Number(batchSeq ?? 0), epoch: Number(epoch ?? 0) };
     // Each term numbers its batches afresh: gateways see from the term that boundaries may have moved.
@@ -73,7 +87,7 @@ export class ActiveTerm {
     const sequencer = new Sequencer(
       reader,
       defineCommitScript(redis, keys, { token, epoch: position.epoch, term }),
-      definePublishScript(redis, keys, { token, epoch: position.epoch }),
+      redis instanceof Cluster ? new ShardedPublisher(redis, keys) : definePublishScript(redis, keys, { token, epoch: position.epoch }),
       { progress: (ms) => tracker!.progress(ms), slowestAcknowledged: (latest) => tracker!.slowestAcknowledged(latest) },
       {
         waits,
@@ -117,7 +131,7 @@ export class ActiveTerm {
       }
     }, { connection: jobsConnection, prefix: keys.jobsPrefix, concurrency: 1 });
     restWorkerOnErrors(worker, 'operations', logger);
-    redis.once('reconnecting', () => endWith('redis-reconnected'));
+    whenStateMayBeLost(redis, keys, () => endWith('redis-reconnected'));
 
     logger.info({ ...position, term, edges }, 'active: resumed from the committed position');
     const ended = Promise.race([sequencer.start(), forced]);

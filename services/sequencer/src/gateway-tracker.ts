@@ -4,6 +4,18 @@ import type { InFlightWindow } from './core/in-flight-window.ts';
 import type { Router } from './core/router.ts';
 import type { GatewayProgress } from './sequencer.ts';
 
+/**
+ * The connection the gateways' announcements arrive on: one Redis connection, or on a
+ * Redis Cluster a ClusterChannelSubscriber. `close` and `ready` bound the time in which
+ * announcements may have been missed.
+ */
+export interface ChannelSubscriber {
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'close' | 'ready', listener: () => void): unknown;
+  subscribe(...channels: string[]): Promise<unknown>;
+  disconnect(): void;
+}
+
 /** Pause before a failed snapshot load is tried again. */
 const RESYNC_RETRY_MS = 200;
 
@@ -30,7 +42,7 @@ export class GatewayTracker implements GatewayProgress {
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: ChannelSubscriber,
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly router: Router,

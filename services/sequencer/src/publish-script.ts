@@ -1,13 +1,14 @@
 import type { RedisClient as Redis } from '@follower-maze/shared';
-import { decodeLoggedBatch, decodeLoggedDeliveries, type Keys } from '@follower-maze/shared';
-import { loggedDelivery, partsOf, type Publication } from './core/publication.ts';
+import type { Keys } from '@follower-maze/shared';
+import { partsOf, type Publication } from './core/publication.ts';
 import { asFenced } from './fence.ts';
+import { readLoggedBatch } from './logged-batch.ts';
 import { luaScript } from './lua-script.ts';
 
 const PUBLISH_LUA = luaScript('publish.lua');
 
 export interface DeliveryPublisher {
-  /** Publishes a committed batch: the parts but the last together, then the last with the marker. */
+  /** Publishes a committed batch: its deliveries, then its marker. */
   publish(publication: Publication): Promise<void>;
   /** A committed batch as the delivery log keeps it; undefined once trimmed (every gateway received it). */
   logged(batchSeq: number): Promise<Publication | undefined>;
@@ -15,14 +16,15 @@ export interface DeliveryPublisher {
 
 type RedisWithPublish = Redis & { fmPublish(...args: (string | number)[]): Promise<number> };
 
-/** Publishing through lua/publish.lua, fenced by the lease and epoch the term loaded. */
+/** Publishing on one Redis through lua/publish.lua, fenced by the lease and epoch the term loaded. */
 export function definePublishScript(redis: Redis, keys: Keys, { token, epoch }: { token: string; epoch: number }): DeliveryPublisher {
   redis.defineCommand('fmPublish', { numberOfKeys: 2, lua: PUBLISH_LUA });
   const commander = redis as RedisWithPublish;
   const publishPart = (deliveries: string, marker: string) =>
     commander.fmPublish(keys.sequencerLease, keys.position, token, epoch, keys.userChannelPrefix, deliveries, keys.batchEnd, marker);
   return {
-    async publish({ parts, marker }) {
+    async publish({ deliveries, marker }) {
+      const parts = partsOf(deliveries);
       try {
         // Sent without waiting for each reply: Redis runs them in order, one script at a time, and a
         // part's users are in no other part. The marker waits for every part to be taken, so it never
@@ -33,13 +35,6 @@ export function definePublishScript(redis: Redis, keys: Keys, { token, epoch }: 
         throw asFenced(error);
       }
     },
-    async logged(batchSeq) {
-      const id = `${batchSeq}-0`;
-      const [entry] = await redis.xrangeBuffer(keys.deliveries, id, id);
-      const logged = entry && decodeLoggedBatch(entry[1]);
-      if (!logged) return undefined;
-      const deliveries = Array.from(decodeLoggedDeliveries(logged.deliveries), ([userId, message]) => loggedDelivery(userId, message.toString('latin1')));
-      return { parts: partsOf(deliveries), marker: logged.marker };
-    },
+    logged: (batchSeq) => readLoggedBatch(redis, keys, batchSeq),
   };
 }

@@ -1,5 +1,5 @@
 import type { RedisClient as Redis } from '@follower-maze/shared';
-import type { Keys } from '@follower-maze/shared';
+import { masterNodes, type Keys } from '@follower-maze/shared';
 import { asFenced } from './fence.ts';
 import { luaScript } from './lua-script.ts';
 
@@ -24,14 +24,20 @@ export async function resetSequence(redis: Redis, keys: Keys, token: string, exp
   return { epoch, followerSets };
 }
 
-/** Deletes every key matching the pattern, a SCAN step at a time; returns how many. */
+/**
+ * Deletes every key matching the pattern, a SCAN step at a time; returns how many. SCAN
+ * sees one node's keys: on a Redis Cluster every master is scanned, and what a master
+ * holds is deleted there.
+ */
 async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
   let deleted = 0;
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', KEYS_PER_STEP);
-    cursor = next;
-    if (found.length > 0) deleted += await redis.unlink(found);
-  } while (cursor !== '0');
+  for (const node of masterNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', KEYS_PER_STEP);
+      cursor = next;
+      if (found.length > 0) deleted += await node.unlink(found);
+    } while (cursor !== '0');
+  }
   return deleted;
 }

@@ -88,7 +88,10 @@ export class Sequencer implements TermState {
     position: { readonly nextSeq: number; readonly batchSeq: number },
   ) {
     this.counters = new Counters(outlets.metrics.service, SEQUENCER_COUNTERS);
-    this.limits = { maxEvents: config.maxCommitEvents, maxNotifications: config.maxCommitNotifications, maxBytes: config.maxCommitBytes };
+    this.limits = {
+      maxEvents: config.maxCommitEvents, maxNotifications: config.maxCommitNotifications, maxBytes: config.maxCommitBytes,
+      maxFollowKeys: config.maxCommitFollowKeys,
+    };
     this.reorder = new ReorderBuffer(config.reorderWindow, position.nextSeq);
     this.previousBatchSeq = position.batchSeq;
     this.lastBatchUnpublished = position.batchSeq > 0;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { loggedDelivery, partsOf } from '../src/core/publication.ts';
+import { fitsOnePart, loggedDelivery, partsOf } from '../src/core/publication.ts';
 import { decodeLoggedDeliveries } from '@follower-maze/shared';
 
 const delivery = fc.tuple(fc.integer({ min: 1, max: 1_000_000 }), fc.string({ minLength: 1, maxLength: 300, unit: 'binary-ascii' }))
@@ -29,4 +29,12 @@ test('parts keep every delivery whole and in order, within the count and, but fo
 
 test('no deliveries make no part', () => {
   assert.deepEqual(partsOf([]), []);
+});
+
+test('fitsOnePart says whether partsOf makes one part at most, from the count and the bytes alone', () => {
+  fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 3000 }), { maxLength: 2500 }), (lengths) => {
+    const deliveries = lengths.map((length, index) => loggedDelivery(index, 'x'.repeat(length)));
+    const bytes = deliveries.reduce((sum, delivery) => sum + delivery.length, 0);
+    assert.equal(fitsOnePart(deliveries.length, bytes), partsOf(deliveries).length <= 1);
+  }), { numRuns: 50 });
 });

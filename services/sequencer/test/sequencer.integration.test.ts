@@ -5,7 +5,7 @@ import { decodeDelivery, decodeLoggedDeliveries, EVENT_LINES_FIELD, encodeGatewa
 import { startSequencerService } from '../src/sequencer-service.ts';
 import { defineCommitScript } from '../src/commit-script.ts';
 import { Batch } from '../src/core/batch.ts';
-import { PUBLISHES_PER_PART } from '../src/core/publication.ts';
+import { partsOf, PUBLISHES_PER_PART } from '../src/core/publication.ts';
 import { definePublishScript } from '../src/publish-script.ts';
 import { FencedError } from '../src/fence.ts';
 import { LeaderLease } from '../src/leader-lease.ts';
@@ -240,7 +240,7 @@ test('one commit carries 200,000 recipients, 200,000 follow changes and 5,000 ac
   await redis.xreadgroup('GROUP', keys.sequencerGroup, 'sequencer', 'COUNT', 5000, 'STREAMS', keys.events, '>');
   const { bytesByUser, publication, published } = await committer.commit({ batch, startNextSeq: 1, nextSeq: 3, previousBatchSeq: 0, ackIds: ids, trimId: '0-0', deliveryLogMinSeq: 1 });
   assert.equal(bytesByUser.size, users);
-  assert.equal(publication.parts.length, users / PUBLISHES_PER_PART, 'published in parts of bounded size');
+  assert.equal(partsOf(publication.deliveries).length, users / PUBLISHES_PER_PART, 'published in parts of bounded size');
   assert.equal(published, false, 'not by the commit');
   assert.equal(await redis.hget(keys.position, 'nextSeq'), '3');
   assert.equal(await redis.scard(`${keys.followersPrefix(0)}1`), users / 2 - 1, 'every follow of user 1, less the one undone within the batch and the one removed');
@@ -253,7 +253,7 @@ test('one commit carries 200,000 recipients, 200,000 follow changes and 5,000 ac
   const publisher = definePublishScript(redis, keys, { token: lease.token, epoch: 0 });
   await publisher.publish(publication);
   await eventually(() => assert.deepEqual(heard.map(([channel]) => channel), [keys.userChannel(1), keys.userChannel(users), keys.batchEnd]));
-  assert.deepEqual(await publisher.logged(2), publication, 'the delivery log gives back the same parts');
+  assert.deepEqual(await publisher.logged(2), publication, 'the delivery log gives back the same deliveries');
 });
 
 test('a reset starts an empty graph at once and deletes 200,000 follower sets of the old epoch in chunks', async () => {

@@ -32,7 +32,8 @@ export class Batch {
 
   /** Whether another event may join the batch under the limits; the one that crosses a limit is the last. */
   hasRoom(limits: CommitLimits): boolean {
-    return this.events < limits.maxEvents && this.notificationCount < limits.maxNotifications && this.notificationBytes < limits.maxBytes;
+    return this.events < limits.maxEvents && this.notificationCount < limits.maxNotifications && this.notificationBytes < limits.maxBytes &&
+      this.edgeChanges.size < limits.maxFollowKeys;
   }
 }
 
@@ -41,4 +42,11 @@ export interface CommitLimits {
   readonly maxEvents: number;
   readonly maxNotifications: number;
   readonly maxBytes: number;
+  /**
+   * Follow sets (followed users) one commit changes at most. The commit script declares
+   * every key it writes (a Redis Cluster routes and checks scripts by their keys), so
+   * this bounds its argument count. An event changes at most one set, so the batch never
+   * passes it.
+   */
+  readonly maxFollowKeys: number;
 }

@@ -13,13 +13,14 @@ export const PUBLISHES_PER_PART = 2000;
 export const BYTES_PER_PART = 2 * 1024 * 1024;
 
 /**
- * What a committed batch publishes: its deliveries, cut into parts that are published
- * one script call each, and then its batch-end marker. A batch of one part is published
- * by its commit script.
+ * What a committed batch publishes: each recipient's delivery, then its batch-end marker.
+ * On one Redis a batch that makes one part is published by its commit script, a larger
+ * one in parts (partsOf), one script call each; on a Redis Cluster every master gets the
+ * deliveries whose channels it serves, in parts, then the marker.
  */
 export interface Publication {
-  /** Consecutive runs of deliveries, each `<userId> <byteLength>\n<message>` (the delivery log's layout). */
-  readonly parts: readonly string[];
+  /** Each recipient's delivery, `<userId> <byteLength>\n<message>` (the delivery log's layout), in order. */
+  readonly deliveries: readonly string[];
   readonly marker: string;
 }
 
@@ -49,4 +50,9 @@ export function partsOf(
   }
   if (part.length > 0) parts.push(part.join(''));
   return parts;
+}
+
+/** Whether partsOf makes at most one part of `count` deliveries of `bytes` bytes together (without cutting them). */
+export function fitsOnePart(count: number, bytes: number): boolean {
+  return count <= 1 || (count <= PUBLISHES_PER_PART && bytes <= BYTES_PER_PART);
 }

@@ -1,4 +1,5 @@
--- Publishes one part of a committed batch's deliveries on the users' channels; the last
+-- Publishes one part of a committed batch's deliveries on the users' channels (one Redis;
+-- lua/sharded-publish.lua publishes on a Redis Cluster); the last
 -- part of a batch also publishes its batch-end marker. The commit (lua/commit.lua) has
 -- already kept the deliveries in the delivery log, so a part that is published twice
 -- (a retry, a new term publishing the last batch again) is harmless: gateways drop
@@ -20,5 +21,5 @@
 local fenced = fence(KEYS[1], ARGV[1], KEYS[2], ARGV[2])
 if fenced then return redis.error_reply(fenced) end
 
-publish_deliveries(ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+publish_deliveries('PUBLISH', ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 return 1
