@@ -24,6 +24,10 @@ export interface RedisServerOptions {
   readonly appendfsync: 'always' | 'everysec' | 'no';
   /** The password it requires (`requirepass`). Default: none. */
   readonly password?: string;
+  /** Default true; false keeps nothing on disk but what `configuration` asks for (a cluster's nodes.conf). */
+  readonly appendOnly?: boolean;
+  /** More configuration lines, on its standard input like the password (`masterauth` holds it too). */
+  readonly configuration?: readonly string[];
 }
 
 /**
@@ -46,16 +50,22 @@ export class RedisServer {
     return this.child?.pid;
   }
 
+  /** Started, and not exited since. */
+  get running(): boolean {
+    const child = this.child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  }
+
   async start(): Promise<void> {
-    const { port, dataDir, appendfsync, password } = this.options;
+    const { port, dataDir, appendfsync, password, appendOnly = true, configuration = [] } = this.options;
     restrictToOwner(dataDir);
     // The child inherits the mask: the append-only files it creates, now and on every rewrite, are 0600.
     const umask = process.umask(OWNER_ONLY_UMASK);
     try {
       this.child = spawn('redis-server', [
         '--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--save', '',
-        '--appendonly', 'yes', '--appendfsync', appendfsync, '--loglevel', 'warning',
-        // Configuration from the standard input too: the password.
+        '--appendonly', appendOnly ? 'yes' : 'no', '--appendfsync', appendfsync, '--loglevel', 'warning',
+        // Configuration from the standard input too: the password (and `configuration`, which may hold it).
         '-',
       ], {
         stdio: ['pipe', 'ignore', 'inherit'],
@@ -66,7 +76,7 @@ export class RedisServer {
     } finally {
       process.umask(umask);
     }
-    this.child.stdin!.end(password === undefined ? '' : `requirepass "${password}"\n`);
+    this.child.stdin!.end([...(password === undefined ? [] : [`requirepass "${password}"`]), ...configuration, ''].join('\n'));
     const failed = new Promise<never>((_, reject) =>
       this.child!.once('exit', (code) => reject(new Error(`redis-server exited with code ${code} (is port ${port} free?)`))),
     );
@@ -76,7 +86,7 @@ export class RedisServer {
   /** SIGKILL simulates a crash; SIGTERM is a clean stop. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child || !this.running) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(signal);
     await exited;
@@ -108,7 +118,7 @@ async function waitForPing(url: string): Promise<void> {
  * the umask) let them read: the directory itself, and redis-server's files in it. Only
  * those: STACK_DATA_DIR may name a directory that holds other things too.
  */
-function restrictToOwner(dir: string): void {
+export function restrictToOwner(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: OWNER_ONLY_DIRECTORY });
   chmodSync(dir, OWNER_ONLY_DIRECTORY);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
