@@ -4,7 +4,7 @@ import type { CounterSpecs, ServiceMetrics } from '@follower-maze/shared';
 export type GatewayCounter =
   | 'clientsConnected' | 'clientsRejected' | 'clientsRefused' | 'acceptErrors' | 'probes' | 'slowClientsDropped'
   | 'totalBufferDrops' | 'deliveries' | 'notificationsWritten' | 'repeatedDeliveries' | 'unreadableDeliveries' | 'staleDeliveries'
-  | 'bytesWritten' | 'subscriberDrops' | 'batchesCaughtUp' | 'gaps';
+  | 'bytesWritten' | 'subscriberDrops' | 'batchesCaughtUp' | 'gaps' | 'staleMarkers';
 
 const DROPPED_CLIENTS = { metric: 'fm_gateway_clients_dropped_total', help: 'Clients disconnected for holding too many unsent bytes, by which limit.' };
 const DROPPED_DELIVERIES = { metric: 'fm_gateway_deliveries_dropped_total', help: 'Deliveries received and not written, by reason.' };
@@ -28,6 +28,10 @@ export const GATEWAY_COUNTERS: CounterSpecs<GatewayCounter> = {
   subscriberDrops: { metric: 'fm_gateway_subscriber_drops_total', help: 'Times the subscriber connection dropped and deliveries were held until caught up.' },
   batchesCaughtUp: { metric: 'fm_gateway_batches_caught_up_total', help: 'Batches read back from the delivery log after a subscriber drop.' },
   gaps: { metric: 'fm_gateway_batch_gaps_total', help: 'Batches missed without a subscriber drop; every client was disconnected for each.' },
+  staleMarkers: {
+    metric: 'fm_gateway_stale_batch_markers_total',
+    help: 'Batch-end markers of an older sequencer term dropped on a Redis Cluster (a deposed sequencer published late).',
+  },
 };
 
 /** Up to the checker's 200 ms and well past it: a connect storm shows as the upper buckets filling. */

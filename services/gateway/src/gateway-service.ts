@@ -1,11 +1,14 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { Cluster, type Redis } from 'ioredis';
 import {
-  connectionCheck, connectRedis, disconnectRedis, HealthServer, keysFor, listeningCheck, logCountersEvery, redisCheck, RejectionLog,
-  ServiceMetrics, WaitReport, type Config, type Logger,
+  connectRedis, disconnectRedis, HealthServer, keysFor, listeningCheck, logCountersEvery, redisCheck, RejectionLog,
+  ServiceMetrics, WaitReport, type Config, type Keys, type Logger,
 } from '@follower-maze/shared';
+import { SingleRedisFeed, type DeliveryFeed } from './delivery-feed.ts';
 import { Gateway } from './gateway.ts';
 import { registerGatewayGauges } from './gateway-metrics.ts';
+import { ShardedFeed } from './sharded-feed.ts';
 
 export interface GatewayService {
   readonly port: number;
@@ -19,22 +22,20 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
   const keys = keysFor(config.keyPrefix, config.redisClusterNodes !== undefined);
   const gatewayId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const redis = connectRedis(config, `gateway-${gatewayId}`, logger);
-  // ioredis would resubscribe after a reconnect with one SUBSCRIBE naming every channel; the
-  // gateway does it itself, a chunk per command, before it reads back what it missed.
-  const subscriber = connectRedis(config, `gateway-${gatewayId}-subscriber`, logger, { autoResubscribe: false });
   const metrics = new ServiceMetrics();
   metrics.watchRedis(redis, 'gateway');
-  metrics.watchRedis(subscriber, 'gateway-subscriber');
+  const feed = deliveryFeed(config, redis, keys, `gateway-${gatewayId}-subscriber`, logger, (connection) =>
+    metrics.watchRedis(connection, 'gateway-subscriber'),
+  );
   let servingPort: number | undefined;
   const health = await HealthServer.start(config.listenHost, config.metricsPort, metrics, [
     listeningCheck('client port', () => servingPort),
     redisCheck(redis),
-    // Deliveries arrive on it; while it is away they are held, and read back from the delivery log after.
-    connectionCheck('subscriber', subscriber),
+    feed.healthCheck('subscriber'),
   ]);
   const rejections = new RejectionLog(redis, keys.rejected, 'gateway', logger);
   const waits = new WaitReport(redis, keys, `gateway-${gatewayId}`, logger);
-  const gateway = new Gateway(subscriber, redis, keys, gatewayId, config.gateway, { rejections, waits, metrics }, logger);
+  const gateway = new Gateway(feed, redis, keys, gatewayId, config.gateway, { rejections, waits, metrics }, logger);
   registerGatewayGauges(metrics, gateway);
   let port: number;
   try {
@@ -43,7 +44,7 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
   } catch (error) {
     await health.close();
     waits.close();
-    subscriber.disconnect();
+    feed.close();
     redis.disconnect();
     throw error;
   }
@@ -59,8 +60,22 @@ export async function startGatewayService(config: Config, logger: Logger): Promi
       await gateway.close();
       await rejections.flush();
       waits.close();
-      subscriber.disconnect();
+      feed.close();
       await disconnectRedis(redis);
     },
   };
+}
+
+/**
+ * One subscriber connection to the one Redis, or one per master of a Redis Cluster. ioredis
+ * would resubscribe after a reconnect with one command naming every channel; the gateway
+ * does it itself, a chunk per command, before it reads back what it missed.
+ */
+function deliveryFeed(
+  config: Config, redis: Redis | Cluster, keys: Keys, name: string, logger: Logger, watch: (connection: Redis) => void,
+): DeliveryFeed {
+  if (redis instanceof Cluster) return new ShardedFeed(redis, config, keys, name, logger, watch);
+  const subscriber = connectRedis({ ...config, redisClusterNodes: undefined }, name, logger, { autoResubscribe: false });
+  watch(subscriber);
+  return new SingleRedisFeed(subscriber, keys);
 }

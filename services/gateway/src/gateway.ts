@@ -1,12 +1,15 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { RedisClient as Redis } from '@follower-maze/shared';
 import type { Histogram } from 'prom-client';
 import {
   bodyAfter, Counters, decodeBatchMarker, decodeDelivery, encodeGatewayEvent, listenOn, notificationsIn, ThrottledWarning,
-  type BatchMarker, type GatewayConfig, type Keys, type Logger, type RejectionLog, type ServiceMetrics, type WaitReport,
+  type GatewayConfig, type Keys, type Logger, type RejectionLog, type ServiceMetrics, type WaitReport,
 } from '@follower-maze/shared';
+import { BatchCompletion, type MarkerOutcome } from './batch-completion.ts';
 import { readUserId } from './client-handshake.ts';
+import type { DeliveryFeed } from './delivery-feed.ts';
 import { readDeliveryLog } from './delivery-log.ts';
 import { GATEWAY_COUNTERS, joinLatencyHistogram, type GatewayCounter, type GatewayState } from './gateway-metrics.ts';
 import { GatewayPresence } from './gateway-presence.ts';
@@ -22,12 +25,15 @@ const KEEP_ALIVE_IDLE_MS = 10_000;
 
 /**
  * Holds user client sockets and writes them what the sequencer publishes on their
- * users' channels. One subscriber connection carries every channel of this process, so
- * Redis hands over deliveries in publish order, the order the sequencer committed them.
- * When that connection drops, what was published meanwhile is read back from the
- * delivery log before live messages flow again. Deliveries reach the sockets a slice of
- * writes per turn of the event loop (PacedWrites), and a batch is acknowledged once its
- * deliveries are written.
+ * users' channels. The delivery feed carries every channel of this process: on one Redis
+ * one subscriber connection, so Redis hands over deliveries in publish order, the order
+ * the sequencer committed them; on a Redis Cluster one connection per master, each in the
+ * order the sequencer published there, and a user's deliveries are all on the user's one
+ * channel. A batch counts as received once its marker came on every batch-end channel
+ * (BatchCompletion). When a connection drops, what was published meanwhile is read back
+ * from the delivery log before live messages flow again. Deliveries reach the sockets a
+ * slice of writes per turn of the event loop (PacedWrites), and a batch is acknowledged
+ * once its deliveries are written.
  */
 export class Gateway implements GatewayState {
   readonly counters: Counters<GatewayCounter>;
@@ -38,28 +44,23 @@ export class Gateway implements GatewayState {
   private readonly sockets = new Set<Socket>();
   private readonly buffers: SendBuffers;
   private readonly writes: PacedWrites;
-  /** The last batch whose deliveries this gateway has handled, within `term`. */
-  private lastBatch = 0;
-  /** The sequencer term that numbered `lastBatch`; 0 until the first batch is seen. */
-  private term = 0;
+  /** The batches received from every batch-end channel. */
+  private readonly completion: BatchCompletion;
   /** The epoch of the sequence (an operator's reset starts a new one). */
   private epoch = 0;
   /** Set from a subscriber drop until the delivery log has been read back. */
   private catchingUp = false;
   private catchUpRunning = false;
-  /** A subscriber drop happened while a catch-up was running: it must read the log once more. */
+  /** A drop, or the feed back, while a catch-up was running: it must subscribe and read the log once more. */
   private catchUpAgain = false;
-  /** False until the committed position was read at start: before, batch markers only set the starting point. */
-  private synced = false;
-  private connectedOnce = false;
-  private readonly heldBack: [channel: string, message: Buffer][] = [];
+  private readonly heldBack: [channel: string, message: Buffer, batchEnd: string][] = [];
   private closing = false;
   private readonly rejections: RejectionLog;
   private readonly waits: WaitReport;
   private readonly warnings: Readonly<Record<'refused' | 'acceptFailed' | 'joinFailed' | 'leaveFailed' | OverflowReason, ThrottledWarning>>;
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly feed: DeliveryFeed,
     private readonly redis: Redis,
     private readonly keys: Keys,
     readonly gatewayId: string,
@@ -82,7 +83,8 @@ export class Gateway implements GatewayState {
       ),
     };
     const presence = new GatewayPresence(redis, keys, gatewayId, waits);
-    this.sessions = new UserSessions(subscriber, presence, keys);
+    this.sessions = new UserSessions(feed, presence, keys);
+    this.completion = new BatchCompletion(feed.batchEndChannels, keys.cluster);
     this.progress = new ProgressReporter(redis, keys, gatewayId, presence, config.ackIntervalMs, config.heartbeatIntervalMs, waits, () => ({
       clients: this.clientCount, unsentBytes: this.bufferedBytes, notificationsWritten: this.counters.get('notificationsWritten'),
     }));
@@ -95,20 +97,21 @@ export class Gateway implements GatewayState {
     // altogether then looks the same until a write to it fails, or TCP keep-alive finds it).
     this.server = createServer({ allowHalfOpen: config.allowHalfOpen }, (socket) => this.onConnection(socket));
     this.progress.onForgotten(() => this.disconnectAll('the sequencer had taken this gateway for dead: its users missed deliveries'));
-    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
-    subscriber.on('close', () => this.onSubscriberDrop());
-    subscriber.on('ready', () => this.onSubscriberReady());
+    feed.listen({
+      message: (channel, message, batchEnd) => this.onMessage(channel, message, batchEnd),
+      dropped: () => this.onFeedDropped(),
+      ready: () => this.onFeedReady(),
+    });
   }
 
   /** Serves the clients that connect to `host:port`; resolves with the port bound. */
   async listen(host: string, port: number): Promise<number> {
-    await this.subscriber.subscribe(this.keys.batchEnd);
+    await this.feed.start();
+    this.completion.setChannels(this.feed.batchEndChannels);
     // After subscribing: a batch committed in between is then either seen or counted here.
     const [batchSeq, epoch] = await this.redis.hmget(this.keys.position, 'batchSeq', 'epoch');
     this.epoch = Math.max(this.epoch, Number(epoch ?? 0));
-    this.lastBatch = Math.max(this.lastBatch, Number(batchSeq ?? 0));
-    this.synced = true;
-    this.progress.received(this.lastBatch);
+    this.progress.received(this.completion.sync(Number(batchSeq ?? 0)));
     const bound = await listenOn(this.server, host, port);
     // An accept that fails (ENOBUFS, ENOMEM) is an 'error' of the server: it must go on, not crash.
     this.server.on('error', (error: Error) => {
@@ -193,7 +196,7 @@ export class Gateway implements GatewayState {
     socket.on('close', () =>
       void this.sessions.remove(userId, socket).catch((error: Error) => this.warnings.leaveFailed.warn({ userId, err: error.message })),
     );
-    await this.sessions.add(userId, socket, this.lastBatch).then(
+    await this.sessions.add(userId, socket, this.completion.lastBatch).then(
       () => this.joinLatency.observe((performance.now() - idLineAt) / 1000),
       (error: Error) => {
         this.warnings.joinFailed.warn({ userId, err: error.message });
@@ -202,54 +205,44 @@ export class Gateway implements GatewayState {
     );
   }
 
-  private onMessage(channel: string, message: Buffer): void {
-    if (this.catchingUp) this.heldBack.push([channel, message]);
-    else this.handle(channel, message);
+  private onMessage(channel: string, message: Buffer, batchEnd: string): void {
+    if (this.catchingUp) this.heldBack.push([channel, message, batchEnd]);
+    else this.handle(channel, message, batchEnd);
   }
 
-  private handle(channel: string, message: Buffer): void {
-    if (channel === this.keys.batchEnd) {
-      this.onBatchMarker(message.toString());
+  private handle(channel: string, message: Buffer, batchEnd: string): void {
+    if (channel === batchEnd) {
+      this.onBatchMarker(channel, message.toString());
       return;
     }
     const session = this.sessions.byChannelName(channel);
     if (session) this.deliver(session, message);
   }
 
-  private onBatchMarker(text: string): void {
+  private onBatchMarker(channel: string, text: string): void {
     const marker = decodeBatchMarker(text);
     if (!marker || !this.isCurrentEpoch(marker.epoch)) return;
-    if (this.isGap(marker)) {
+    const outcome = this.completion.marker(channel, marker);
+    if (outcome.gapAfter !== undefined) {
       // Pub/sub lost messages without the connection dropping; the batches between are
       // already overtaken, so the clients could only be served out of order.
-      this.disconnectAll(`missed batches ${this.lastBatch}..${marker.previousSeq} without a subscriber drop`);
+      this.disconnectAll(`missed batches ${outcome.gapAfter}..${marker.previousSeq} without a subscriber drop`);
     }
-    this.advanceTo(marker);
+    this.settle(outcome);
   }
 
   /**
-   * A batch that follows one this gateway never handled. Only moving back is allowed: a new
-   * term may repeat batches (Redis lost its last writes), and notifications already sent
-   * are then dropped by sequence number.
+   * Reported once the batch's deliveries are written: what waits to be written counts as in
+   * flight. A new sequencer term numbers batches afresh; notifications stay deduplicated by
+   * sequence number.
    */
-  private isGap(marker: BatchMarker): boolean {
-    const gap = this.synced && marker.previousSeq > this.lastBatch;
-    if (gap) this.counters.add('gaps');
-    return gap;
-  }
-
-  /** Reported once the batch's deliveries are written: what waits to be written counts as in flight. */
-  private advanceTo({ term, batchSeq }: BatchMarker): void {
-    if (term !== this.term) {
-      // A new sequencer term numbers batches afresh; notifications stay deduplicated by sequence number.
-      this.term = term;
-      this.lastBatch = batchSeq;
-      this.writes.afterWritten(() => this.progress.rebase(batchSeq));
-      return;
-    }
-    if (batchSeq <= this.lastBatch) return;
-    this.lastBatch = batchSeq;
-    this.writes.afterWritten(() => this.progress.received(batchSeq));
+  private settle({ stale, gapAfter, advance }: MarkerOutcome): void {
+    if (stale) this.counters.add('staleMarkers');
+    if (gapAfter !== undefined) this.counters.add('gaps');
+    if (!advance) return;
+    const { batchSeq } = advance;
+    if (advance.rebase) this.writes.afterWritten(() => this.progress.rebase(batchSeq));
+    else this.writes.afterWritten(() => this.progress.received(batchSeq));
   }
 
   /** False for what belongs to an older epoch; a newer one means the operator reset the sequence. */
@@ -262,8 +255,7 @@ export class Gateway implements GatewayState {
       this.logger.info({ epoch }, 'the sequence was reset: starting again from 1');
       this.epoch = epoch;
       for (const session of this.sessions.all()) session.restart();
-      this.term = 0;
-      this.lastBatch = 0;
+      this.completion.restart();
       this.writes.afterWritten(() => this.progress.rebase(0));
     }
     return true;
@@ -303,61 +295,70 @@ export class Gateway implements GatewayState {
     this.warnings[reason].warn({ client: `${socket.remoteAddress}:${socket.remotePort}`, unsentBytes, totalBytes: this.buffers.total });
   }
 
-  private onSubscriberDrop(): void {
-    if (this.closing || !this.connectedOnce || this.catchingUp) return;
+  private onFeedDropped(): void {
+    if (this.closing) return;
+    // What the running catch-up subscribed may have gone with the connection.
+    if (this.catchUpRunning) this.catchUpAgain = true;
+    if (this.catchingUp) return;
     this.counters.add('subscriberDrops');
     this.catchingUp = true;
-    this.waits.begin('catch-up', `the subscriber connection to come back and the delivery log from batch ${this.lastBatch} to be read`);
-    this.logger.warn({ lastBatch: this.lastBatch }, 'subscriber connection dropped: holding deliveries until caught up');
+    const lastBatch = this.completion.lastBatch;
+    this.waits.begin('catch-up', `the subscriber connection to come back and the delivery log from batch ${lastBatch} to be read`);
+    this.logger.warn({ lastBatch }, 'subscriber connection dropped: holding deliveries until caught up');
   }
 
-  private onSubscriberReady(): void {
-    if (!this.connectedOnce) {
-      this.connectedOnce = true;
-      return;
-    }
+  private onFeedReady(): void {
     if (!this.catchingUp) return;
     if (this.catchUpRunning) this.catchUpAgain = true;
     else void this.catchUp();
   }
 
-  /** Replays the delivery log after `lastBatch`, then what arrived meanwhile, in order. */
+  /** Replays the delivery log after the last batch received, then what arrived meanwhile, in order; one at a time. */
   private async catchUp(): Promise<void> {
     this.catchUpRunning = true;
-    this.catchUpAgain = false;
     try {
-      // Every channel again (the connection does not resubscribe by itself, see gateway-service.ts)
-      // before the log is read, so that nothing committed from here on can miss both.
-      await Promise.all([this.subscriber.subscribe(this.keys.batchEnd), this.sessions.resubscribe()]);
-      // A reset while away numbers batches from 1 again: start the log from its beginning.
-      this.isCurrentEpoch(Number((await this.redis.hget(this.keys.position, 'epoch')) ?? 0));
-      for await (const batch of readDeliveryLog(this.redis, this.keys, this.lastBatch)) {
-        if (!this.isCurrentEpoch(batch.marker.epoch)) continue;
-        if (this.isGap(batch.marker)) {
-          this.disconnectAll(`the delivery log starts after batch ${batch.marker.previousSeq}, this gateway had ${this.lastBatch}`);
+      for (;;) {
+        this.catchUpAgain = false;
+        try {
+          await this.readBack();
+        } catch (error) {
+          if (this.closing) return;
+          this.logger.debug({ err: (error as Error).message }, 'catch-up failed; retrying');
+          await delay(CATCH_UP_RETRY_MS);
+          continue;
         }
-        for (const [userId, message] of batch.deliveries) {
-          const session = this.sessions.byUserId(userId);
-          if (session && batch.marker.batchSeq > session.joinedAfterBatch) this.deliver(session, message);
-        }
-        this.advanceTo(batch.marker);
-        this.counters.add('batchesCaughtUp');
+        if (!this.catchUpAgain) break;
       }
-    } catch (error) {
-      this.logger.debug({ err: (error as Error).message }, 'catch-up failed; retrying');
-      setTimeout(() => void this.catchUp(), CATCH_UP_RETRY_MS);
-      return;
     } finally {
       this.catchUpRunning = false;
     }
-    if (this.catchUpAgain) {
-      void this.catchUp();
-      return;
-    }
-    for (const [channel, message] of this.heldBack.splice(0)) this.handle(channel, message);
+    for (const [channel, message, batchEnd] of this.heldBack.splice(0)) this.handle(channel, message, batchEnd);
     this.catchingUp = false;
     this.waits.end('catch-up');
-    this.logger.info({ lastBatch: this.lastBatch }, 'caught up after the subscriber drop');
+    this.logger.info({ lastBatch: this.completion.lastBatch }, 'caught up after the subscriber drop');
+  }
+
+  private async readBack(): Promise<void> {
+    // A new slot map may name other masters, and so other batch-end channels.
+    this.completion.setChannels(this.feed.batchEndChannels);
+    // Every channel again (the connections do not resubscribe by themselves, see gateway-service.ts)
+    // before the log is read, so that nothing committed from here on can miss both.
+    await this.sessions.resubscribe();
+    // A reset while away numbers batches from 1 again: start the log from its beginning.
+    this.isCurrentEpoch(Number((await this.redis.hget(this.keys.position, 'epoch')) ?? 0));
+    for await (const batch of readDeliveryLog(this.redis, this.keys, this.completion.lastBatch)) {
+      if (!this.isCurrentEpoch(batch.marker.epoch)) continue;
+      const outcome = this.completion.logged(batch.marker);
+      if (outcome.gapAfter !== undefined) {
+        this.disconnectAll(`the delivery log starts after batch ${batch.marker.previousSeq}, this gateway had ${outcome.gapAfter}`);
+      }
+      for (const [userId, message] of batch.deliveries) {
+        const session = this.sessions.byUserId(userId);
+        if (session && batch.marker.batchSeq > session.joinedAfterBatch) this.deliver(session, message);
+      }
+      this.settle(outcome);
+      this.counters.add('batchesCaughtUp');
+    }
   }
 
   /** Clients reconnect (through the balancer) and are served consistently from then on. */

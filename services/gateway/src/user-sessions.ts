@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
-import type { RedisClient as Redis } from '@follower-maze/shared';
 import type { Keys } from '@follower-maze/shared';
-import { chunksOf } from './chunks.ts';
+import type { DeliveryFeed } from './delivery-feed.ts';
 import type { GatewayPresence } from './gateway-presence.ts';
 import { TickBatch } from './tick-batch.ts';
 
@@ -31,9 +30,10 @@ interface Move {
  * nothing routed to the user can miss this gateway); the last one to leave reverses both.
  *
  * Joins and leaves of one turn of the event loop go together (see TickBatch): one
- * SUBSCRIBE for the turn's new users and one presence write announcing them all, and
- * likewise for leaves, so that thousands of clients connecting at once are routable
- * within milliseconds rather than queued behind a command or two each.
+ * SUBSCRIBE for the turn's new users (on a Redis Cluster, one SSUBSCRIBE per slot among
+ * them, see ShardedFeed) and one presence write announcing them all, and likewise for
+ * leaves, so that thousands of clients connecting at once are routable within
+ * milliseconds rather than queued behind a command or two each.
  */
 export class UserSessions {
   private readonly byChannel = new Map<string, UserSession>();
@@ -41,7 +41,7 @@ export class UserSessions {
   private readonly leaves = new TickBatch<Move>((users) => this.leave(users));
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly feed: DeliveryFeed,
     private readonly presence: GatewayPresence,
     private readonly keys: Keys,
   ) {}
@@ -90,18 +90,13 @@ export class UserSessions {
     return session.joined.catch(() => undefined).then(() => this.leaves.add({ channel, userId }));
   }
 
-  /**
-   * Subscribes every user's channel again after the subscriber connection came back, a
-   * chunk per command, all issued at once: a user who leaves meanwhile is unsubscribed
-   * after them.
-   */
-  resubscribe(): Promise<unknown> {
-    const channels = Array.from(this.byChannel.keys());
-    return Promise.all(Array.from(chunksOf(channels), (chunk) => this.subscriber.subscribe(...chunk)));
+  /** Subscribes every user's channel, and the batch-end channels, again after a drop of the feed. */
+  resubscribe(): Promise<void> {
+    return this.feed.resubscribe(Array.from(this.byChannel.keys()));
   }
 
   private async join(users: Move[]): Promise<void> {
-    await this.subscriber.subscribe(...users.map(({ channel }) => channel));
+    await this.feed.subscribe(users.map(({ channel }) => channel));
     await this.presence.join(users.map(({ userId }) => userId));
   }
 
@@ -114,7 +109,7 @@ export class UserSessions {
     } finally {
       // Or while its leave was written.
       const channels = gone.filter(({ channel }) => !this.byChannel.has(channel)).map(({ channel }) => channel);
-      if (channels.length > 0) await this.subscriber.unsubscribe(...channels);
+      if (channels.length > 0) await this.feed.unsubscribe(channels);
     }
   }
 }

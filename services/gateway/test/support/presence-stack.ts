@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { connectRedis, decodeGatewayEvent, disconnectRedis, keysFor, WaitReport, type Keys } from '@follower-maze/shared';
+import { SingleRedisFeed } from '../../src/delivery-feed.ts';
 import { GatewayPresence } from '../../src/gateway-presence.ts';
 import { ProgressReporter } from '../../src/progress-reporter.ts';
 import { UserSessions } from '../../src/user-sessions.ts';
@@ -33,7 +34,7 @@ export class PresenceStack {
     readonly gatewayId: string,
   ) {
     const presence = new GatewayPresence(redis, keys, gatewayId, waits);
-    this.sessions = new UserSessions(subscriber, presence, keys);
+    this.sessions = new UserSessions(new SingleRedisFeed(subscriber, keys), presence, keys);
     const idle = { clients: 0, unsentBytes: 0, notificationsWritten: 0 };
     this.progress = new ProgressReporter(redis, keys, gatewayId, presence, NO_TIMER_MS, NO_TIMER_MS, waits, () => idle);
     this.presenceKey = keys.presence(gatewayId);
