@@ -60,6 +60,13 @@ export class StreamAppender {
   private readonly idle = new Waiters();
   private wasBlocked = false;
   private closed = false;
+  /**
+   * The last WAIT saw too few replicas: until the stream's master has enough again (ROLE
+   * says so), groups go without WAIT. A master promoted by a failover has no replica
+   * until one joins it, and each WAIT would then hold its group for the whole timeout, for
+   * nothing: the ingest crawled at one group per REDIS_WAIT_TIMEOUT_MS.
+   */
+  private replicasShort = false;
   eventsAppended = 0;
   entriesAppended = 0;
 
@@ -145,16 +152,19 @@ export class StreamAppender {
     const pipeline = this.redis.pipeline();
     for (const entry of entries) pipeline.xadd(events, '*', EVENT_LINES_FIELD, joinEventLines(entry.lines));
     pipeline.xinfo('GROUPS', events).xlen(events);
-    if (waitReplicas > 0) pipeline.wait(waitReplicas, waitTimeoutMs);
+    // After the stream's commands: on a cluster, the pipeline goes to the stream's master.
+    if (waitReplicas > 0 && this.replicasShort) pipeline.role();
+    else if (waitReplicas > 0) pipeline.wait(waitReplicas, waitTimeoutMs);
     const results = (await pipeline.exec()) ?? [];
     const refusals = entries.map((entry, index) => {
       const [error, id] = results[index] ?? [new Error('no reply to XADD'), undefined];
       if (!error) this.appended(entry, String(id));
       return error ?? undefined;
     });
-    const [groups, length, waited] = results.slice(entries.length);
+    const [groups, length, replication] = results.slice(entries.length);
     this.updateUnread(groups, length);
-    if (waited) this.replicated(waited);
+    if (replication && this.replicasShort) this.replicasBack(replication);
+    else if (replication) this.replicated(replication);
     return refusals;
   }
 
@@ -162,7 +172,7 @@ export class StreamAppender {
    * A WAIT that saw too few replicas (or failed) is said and counted, and the appends
    * count as done all the same: they are in the master's stream, where the sequencer
    * reads them, and holding them back for a replica that is down would stop the
-   * deployment. Each group still waits up to REDIS_WAIT_TIMEOUT_MS for the replicas.
+   * deployment. Groups then go without WAIT until the master has enough replicas again.
    */
   private replicated([error, replicas]: [Error | null, unknown]): void {
     const { waitReplicas } = this.config;
@@ -170,9 +180,16 @@ export class StreamAppender {
       this.waits.end('replicas');
       return;
     }
+    this.replicasShort = true;
     this.outlets.waitFellShort(error ?? Number(replicas));
     const seen = error ? `WAIT failed: ${error.message}` : `${Number(replicas)} took the last appends within ${this.config.waitTimeoutMs} ms`;
     this.waits.begin('replicas', `${waitReplicas} replicas to take the appends (${seen})`);
+  }
+
+  /** ROLE of the stream's master (`master`, offset, replicas): with enough replicas, the next group waits for them again. */
+  private replicasBack([error, role]: [Error | null, unknown]): void {
+    const [kind, , replicas] = (error ? [] : role) as [string?, unknown?, unknown[]?];
+    if (kind === 'master' && (replicas?.length ?? 0) >= this.config.waitReplicas) this.replicasShort = false;
   }
 
   private appended(entry: Entry, id: string): void {
