@@ -42,7 +42,7 @@ export function connectRedis(target: RedisTarget, name: string, logger: Logger, 
 export function connectRedis(target: RedisTarget, name: string, logger: Logger, options: RedisOptions = {}): RedisClient {
   const seeds = target.redisClusterNodes;
   const client = seeds
-    ? new Cluster(seeds.map(nodeOf), {
+    ? new Cluster(seeds.map(seedNode), {
       redisOptions: { ...nodeOptions(target, name), ...options },
       clusterRetryStrategy: retryDelay,
       // A master that failed over answers CLUSTERDOWN or is gone for a few seconds: commands wait, as on one Redis.
@@ -75,13 +75,15 @@ function retryDelay(attempt: number): number {
   return Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS);
 }
 
-/** Options of every node connection: credentials and TLS from REDIS_URL or the first seed node's URL. */
+/** Options of every node connection of a service: it names itself and waits out outages. */
 function nodeOptions(target: RedisTarget, name: string): RedisOptions {
+  return { connectionName: name, maxRetriesPerRequest: null, retryStrategy: retryDelay, ...credentialOptions(target) };
+}
+
+/** Credentials, TLS and database of every node connection: from REDIS_URL, or from the first seed node's URL. */
+export function credentialOptions(target: RedisTarget): RedisOptions {
   const url = new URL(target.redisClusterNodes?.[0] ?? target.redisUrl);
   return {
-    connectionName: name,
-    maxRetriesPerRequest: null,
-    retryStrategy: retryDelay,
     ...(url.username && { username: decodeURIComponent(url.username) }),
     ...(url.password && { password: decodeURIComponent(url.password) }),
     ...(url.protocol === 'rediss:' && { tls: {} }),
@@ -90,7 +92,8 @@ function nodeOptions(target: RedisTarget, name: string): RedisOptions {
   };
 }
 
-function nodeOf(url: string): NodeAddress {
+/** A seed node of REDIS_CLUSTER_NODES. */
+export function seedNode(url: string): NodeAddress {
   const { hostname, port } = new URL(url);
   return { host: hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(port || 6379) };
 }

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { redisTlsOptions, type RedisClient, type RedisTarget } from '@follower-maze/shared';
+import { credentialOptions, redisTlsOptions, seedNode, type RedisClient, type RedisTarget } from '@follower-maze/shared';
 
 /**
  * A connection of the tools (`npm start`'s readiness, `npm run ops`) to the target: one
@@ -12,21 +12,11 @@ export function toolConnection(target: RedisTarget, options: RedisOptions = {}):
   const seeds = target.redisClusterNodes;
   if (seeds === undefined) return new Redis(target.redisUrl, { ...options, ...redisTlsOptions(target) });
   const { lazyConnect, enableOfflineQueue, retryStrategy, ...nodeOptions } = options;
-  const first = new URL(seeds[0]!);
-  return new Cluster(seeds.map((seed) => {
-    const { hostname, port } = new URL(seed);
-    return { host: hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(port || 6379) };
-  }), {
+  return new Cluster(seeds.map(seedNode), {
     ...(lazyConnect !== undefined && { lazyConnect }),
     ...(enableOfflineQueue !== undefined && { enableOfflineQueue }),
     ...(retryStrategy !== undefined && { clusterRetryStrategy: retryStrategy }),
-    redisOptions: {
-      ...nodeOptions,
-      ...(first.username && { username: decodeURIComponent(first.username) }),
-      ...(first.password && { password: decodeURIComponent(first.password) }),
-      ...(first.protocol === 'rediss:' && { tls: {} }),
-      ...redisTlsOptions(target),
-    },
+    redisOptions: { ...nodeOptions, ...credentialOptions(target) },
   });
 }
 
