@@ -14,6 +14,8 @@ export interface BenchOptions {
   readonly clients: number;
   /** What each run's Redis is: 0 one redis-server, N a private cluster of N masters; each is run with every size. Default [0]. */
   readonly redisShapes: readonly number[];
+  /** Replicas of each cluster master (with REDIS_WAIT_REPLICAS in the environment, the cost of WAIT). Default 0. */
+  readonly clusterReplicas: number;
 }
 
 const PROFILED_SERVICES: readonly ServiceName[] = ['ingest', 'sequencer', 'gateway'];
@@ -28,7 +30,10 @@ export type RunOptions = Omit<BenchOptions, 'gatewayCounts' | 'runSizes' | 'redi
 /** A Redis Cluster needs at least three masters. */
 const MIN_CLUSTER_MASTERS = 3;
 
-/** BENCH_EVENTS, BENCH_GATEWAYS and BENCH_REDIS_CLUSTER (comma lists), BENCH_PROFILE, BENCH_EXTRA_USERS, BENCH_CLIENTS; throws a message naming the variable. */
+/**
+ * BENCH_EVENTS, BENCH_GATEWAYS and BENCH_REDIS_CLUSTER (comma lists), BENCH_REDIS_REPLICAS, BENCH_PROFILE,
+ * BENCH_EXTRA_USERS, BENCH_CLIENTS; throws a message naming the variable.
+ */
 export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): BenchOptions {
   const vars = envVar.from(env);
   return {
@@ -38,6 +43,7 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv): BenchOptions {
     extraUsers: vars.get('BENCH_EXTRA_USERS').default('0').example('40000').asIntPositive(),
     clients: clientsFrom(vars.get('BENCH_CLIENTS').default('100').example('10000').asIntPositive()),
     redisShapes: redisShapesFrom(env),
+    clusterReplicas: vars.get('BENCH_REDIS_REPLICAS').default('0').example('1').asIntPositive(),
   };
 }
 

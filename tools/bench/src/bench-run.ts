@@ -10,7 +10,7 @@ import type { RunOptions } from './bench-options.ts';
 import { monotonicNowUs, summarizeCpuProfiles, type ProfileSummary, type ProfileWindow } from './cpu-profile.ts';
 import { freeClusterPortRange, freePorts } from '../../stack/src/free-ports.ts';
 import { readRedisStats, resetRedisStats, type RedisStats } from './redis-stats.ts';
-import { formatCount, formatProgress } from './report.ts';
+import { formatCount, formatProgress, redisShapeName } from './report.ts';
 import { RssSampler, type PeakRss } from './rss-sampler.ts';
 import { readEventLoopDelays, type EventLoopWorst } from './event-loop-report.ts';
 import { Crowd } from './crowd.ts';
@@ -28,8 +28,8 @@ const USERS_PER_CLIENT = 10;
 export interface BenchResult {
   readonly events: number;
   readonly gateways: number;
-  /** 0: one redis-server; N: a cluster of N masters. */
-  readonly clusterMasters: number;
+  /** What Redis was, as `redisShapeName` says it. */
+  readonly redisShape: string;
   readonly report: VerificationReport;
   /** Services first, in start order, then redis-server. */
   readonly peakRss: readonly PeakRss[];
@@ -69,14 +69,18 @@ export class BenchRun {
     this.logFd = openSync(logFile, 'a');
     const [redisPort, eventPort, ...gatewayPorts] = await freePorts(2 + this.options.gateways);
     this.dataDir = await mkdtemp(join(tmpdir(), 'fm-bench-redis-'));
-    const { clusterMasters } = this.options;
+    const { clusterMasters, clusterReplicas } = this.options;
+    const clusterNodes = clusterMasters * (1 + clusterReplicas);
     const keys = keysFor(KEY_PREFIX, clusterMasters > 0);
     const profile = this.options.profile;
-    const firstClusterPort = clusterMasters > 0 ? await freeClusterPortRange(clusterMasters) : 0;
+    const firstClusterPort = clusterMasters > 0 ? await freeClusterPortRange(clusterNodes) : 0;
     const stack = (this.stack = new Stack({
       // Like the one redis-server: AOF with everysec, in the run's temporary directory.
       ...(clusterMasters > 0 && {
-        privateCluster: { ports: Array.from({ length: clusterMasters }, (_, index) => firstClusterPort + index), dataDir: join(this.dataDir, 'cluster') },
+        privateCluster: {
+          ports: Array.from({ length: clusterNodes }, (_, index) => firstClusterPort + index), dataDir: join(this.dataDir, 'cluster'),
+          replicasPerMaster: clusterReplicas,
+        },
       }),
       redisPort: redisPort!,
       dataDir: this.dataDir,
@@ -142,8 +146,12 @@ export class BenchRun {
     const profileSummary = profile === undefined ? undefined : await summarizeCpuProfiles(this.runDir, PROFILE_TOP_FUNCTIONS, runWindow);
     const eventLoop = await readEventLoopDelays(logFile, peakRss, runStartMs);
     return {
-      events: this.events, gateways: this.options.gateways, clusterMasters, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop, crowd: crowdReport, joinLatency,
+      events: this.events, gateways: this.options.gateways, redisShape: this.redisShape, report, peakRss, redis: redisStats, profile: profileSummary, logFile, eventLoop, crowd: crowdReport, joinLatency,
     };
+  }
+
+  get redisShape(): string {
+    return redisShapeName(this.options.clusterMasters, this.options.clusterReplicas, Number(process.env['REDIS_WAIT_REPLICAS'] ?? 0));
   }
 
   /** Stops the stack and deletes Redis's data; safe to call twice (Ctrl-C during a run). */

@@ -31,7 +31,7 @@ stopOnInterrupt('stopping the stack', async () => {
 
 console.log(
   `benchmark: ${options.runSizes.map(formatCount).join(' and ')} events, ${formatCount(options.clients)} clients, ` +
-    `${options.gatewayCounts.join(' and ')} gateway processes, on ${options.redisShapes.map(redisShapeName).join(' and ')}` +
+    `${options.gatewayCounts.join(' and ')} gateway processes, on ${options.redisShapes.map((masters) => redisShapeName(masters, options.clusterReplicas)).join(' and ')}` +
     `${options.profile ? `, CPU profile of ${options.profile}` : ''}; logs in ${relative(REPO_ROOT, benchDir)}`,
 );
 const results: BenchResult[] = [];
@@ -39,9 +39,9 @@ try {
   for (const clusterMasters of options.redisShapes) {
     for (const gateways of options.gatewayCounts) {
       for (const events of options.runSizes) {
-        console.log(`\nrun of ${formatCount(events)} events, ${gateways} gateway processes, ${redisShapeName(clusterMasters)}: starting a fresh stack`);
         const runDir = join(benchDir, `${events}-events-${gateways}-gateways${clusterMasters ? `-cluster-${clusterMasters}` : ''}`);
         current = new BenchRun(events, { ...options, gateways, clusterMasters }, runDir, logger);
+        console.log(`\nrun of ${formatCount(events)} events, ${gateways} gateway processes, ${current.redisShape}: starting a fresh stack`);
         const result = await current.run();
         current = undefined;
         results.push(result);

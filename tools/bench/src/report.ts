@@ -32,9 +32,11 @@ function formatPerEvent(value: number): string {
   return String(Number(value.toPrecision(3)));
 }
 
-/** `1 Redis`, or `cluster of N masters`. */
-export function redisShapeName(clusterMasters: number): string {
-  return clusterMasters > 0 ? `a cluster of ${clusterMasters} masters` : '1 Redis';
+/** `1 Redis`, or `3 masters`, `3 masters + 1 replica each, WAIT 1` (REDIS_WAIT_REPLICAS of the services' environment). */
+export function redisShapeName(clusterMasters: number, clusterReplicas = 0, waitReplicas = 0): string {
+  if (clusterMasters === 0) return '1 Redis';
+  const replicas = clusterReplicas > 0 ? ` + ${clusterReplicas} replica${clusterReplicas > 1 ? 's' : ''} each` : '';
+  return `${clusterMasters} masters${replicas}${waitReplicas > 0 ? `, WAIT ${waitReplicas}` : ''}`;
 }
 
 /** One progress line: totals so far and the notification rate since the previous line. */
@@ -123,10 +125,10 @@ export function formatSummaryTable(results: readonly BenchResult[]): string {
     ...processNames.map((name) => `RSS ${name} MiB`),
     'Redis used / peak', 'stream length', 'Redis cmds/event', 'slowest Redis ms', 'sequencer loop delay max ms', 'join p99 ms',
   ];
-  const rows = results.map(({ events, gateways, clusterMasters, report, peakRss, redis, eventLoop, joinLatency }) => [
+  const rows = results.map(({ events, gateways, redisShape, report, peakRss, redis, eventLoop, joinLatency }) => [
     formatCount(events),
     String(gateways),
-    clusterMasters > 0 ? `${clusterMasters} masters` : '1',
+    redisShape,
     report.ok ? 'ok' : 'FAILED',
     formatCount(report.eventsPerSecond),
     formatCount(report.notificationsPerSecond),

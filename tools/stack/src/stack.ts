@@ -15,8 +15,11 @@ export interface StackOptions {
   readonly redisUrl?: string;
   /** Use this Redis Cluster (its seed nodes' URLs), instead of `redisUrl`. */
   readonly redisClusterNodes?: readonly string[];
-  /** Start a private Redis Cluster instead of one redis-server: a master on each port, AOF on, the nodes' files in `dataDir`. */
-  readonly privateCluster?: { readonly ports: readonly number[]; readonly dataDir: string };
+  /**
+   * Start a private Redis Cluster instead of one redis-server, AOF on, the nodes' files in
+   * `dataDir`: a node on each port, `replicasPerMaster` (default 0) replicas for each master.
+   */
+  readonly privateCluster?: { readonly ports: readonly number[]; readonly dataDir: string; readonly replicasPerMaster?: number };
   /** Port of the private redis-server. */
   readonly redisPort: number;
   /** Directory of the private redis-server's AOF and password (see `stackRedisPassword`); the private cluster's password too. */
@@ -102,9 +105,9 @@ export class Stack {
     } else if (this.options.redisUrl) {
       this.redisUrl = this.options.redisUrl;
     } else if (privateCluster) {
-      const { ports, dataDir } = privateCluster;
+      const { ports, dataDir, replicasPerMaster = 0 } = privateCluster;
       this.redisCluster = await RedisCluster.start({
-        masters: ports.length, dataDir, password: stackRedisPassword(this.options.dataDir), appendOnly: true, ports,
+        masters: ports.length / (1 + replicasPerMaster), replicasPerMaster, dataDir, password: stackRedisPassword(this.options.dataDir), appendOnly: true, ports,
       });
       this.redisClusterNodes = this.redisCluster.seedUrls;
       this.logger.info({ nodes: this.redisClusterNodes.map(redactUrl), dataDir }, 'private Redis Cluster started');
