@@ -1,6 +1,5 @@
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster } from 'ioredis';
 import { keySlot } from '@follower-maze/shared';
 import type { RedisClusterNode } from '../../tools/stack/src/redis-cluster.ts';
 import { StackFixture, sleep } from '../support/stack-fixture.ts';
@@ -44,7 +43,7 @@ for (const [which, pick] of [
     fixture = await StackFixture.start({ redisCluster: { masters: 3, replicasPerMaster: 1 }, env: { REDIS_WAIT_REPLICAS: '1' } });
     const cluster = fixture.redisCluster!;
     const masters = await cluster.masters();
-    const slotOwner = masters.findIndex((node) => node.port === masterPortOfSlot(fixture!, keySlot(fixture!.keyPrefix)));
+    const slotOwner = masters.findIndex((node) => node.port === fixture!.masterPortOfSlot(keySlot(fixture!.keyPrefix)));
     assert.ok(slotOwner >= 0, 'a master serves the prefix\'s slot');
     const victim = masters[pick(slotOwner)]!;
     const run = fixture.verify(FAILOVER_RUN);
@@ -58,13 +57,6 @@ for (const [which, pick] of [
     assert.equal(report.ok, true);
     assert.ok(!(await cluster.masters()).includes(victim), 'a replica took the killed master\'s place');
   });
-}
-
-function masterPortOfSlot(stack: StackFixture, slot: number): number {
-  assert.ok(stack.redis instanceof Cluster);
-  const nodeKey = stack.redis.slots[slot]?.[0];
-  assert.ok(nodeKey, `the slot map names a master for slot ${slot}`);
-  return Number(nodeKey.split(':').at(-1));
 }
 
 async function commandCalls(node: RedisClusterNode, command: string): Promise<number> {

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { keySlot } from '@follower-maze/shared';
 import type { ScratchStack } from '../../stack/src/scratch-stack.ts';
 import type { SeededRandom } from '../../verify/src/seeded-random.ts';
 import { blockRedisWithScript } from './busy-script.ts';
@@ -6,9 +7,12 @@ import { demoteRedis } from './readonly-replica.ts';
 import { restartRedis } from './redis-restart.ts';
 
 export const FAULT_NAMES = [
-  'redis-restart', 'refuse-writes', 'readonly', 'busy', 'sequencer-kill', 'pubsub-kill', 'gateway-kill',
+  'redis-restart', 'refuse-writes', 'readonly', 'busy', 'sequencer-kill', 'pubsub-kill', 'gateway-kill', 'cluster-failover',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
+
+/** A failover takes about 4 to 5 s with the test cluster's 2 s node timeout. */
+const CLUSTER_OK_WITHIN_MS = 20_000;
 
 /** How long Redis refuses every write in `refuse-writes`. */
 const REFUSE_WRITES_MS = 2000;
@@ -32,6 +36,8 @@ export interface Fault {
   readonly appendfsync: 'always' | 'everysec';
   /** Whether the fault closes user connections by design, so that the clients must reconnect. */
   readonly reconnectingClients: boolean;
+  /** The stack runs on a private Redis Cluster of this shape, its services with this environment. Default: one Redis. */
+  readonly redisCluster?: { readonly masters: number; readonly replicasPerMaster: number; readonly env: NodeJS.ProcessEnv };
   /** Injects the fault and resolves once it is over; says what exactly was done. */
   inject(context: FaultContext): Promise<string>;
 }
@@ -91,6 +97,24 @@ export const FAULTS: Readonly<Record<FaultName, Fault>> = {
     inject: async ({ stack }) => {
       const killed = await stack.redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       return `${String(killed)} subscriber connections killed`;
+    },
+  },
+  'cluster-failover': {
+    name: 'cluster-failover',
+    appendfsync: 'everysec',
+    reconnectingClients: false,
+    // The ingest waits for a replica (see the README's *Redis Cluster*): without it, the killed master's last appends are lost.
+    redisCluster: { masters: 3, replicasPerMaster: 1, env: { REDIS_WAIT_REPLICAS: '1' } },
+    // Odd runs kill the master of the sequencer's slot, even runs a master of user channels only; over once the cluster is ok again.
+    inject: async ({ stack, run, begin }) => {
+      const cluster = stack.redisCluster!;
+      const masters = await cluster.masters();
+      const stateMaster = masters.findIndex((node) => node.port === stack.masterPortOfSlot(keySlot(stack.keyPrefix)));
+      const victim = masters[run % 2 === 1 ? stateMaster : (stateMaster + 1) % masters.length]!;
+      begin();
+      await victim.kill();
+      await cluster.waitForState(true, CLUSTER_OK_WITHIN_MS);
+      return `SIGKILL of the master on port ${victim.port} (${run % 2 === 1 ? 'the sequencer\'s slot' : 'user channels only'}); its replica took over`;
     },
   },
   'gateway-kill': {

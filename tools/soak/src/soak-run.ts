@@ -89,7 +89,11 @@ export class SoakRun {
     });
     let stack: ScratchStack;
     try {
-      stack = this.stack = await ScratchStack.start({ appendfsync: fault.appendfsync });
+      const cluster = fault.redisCluster;
+      stack = this.stack = await ScratchStack.start({
+        appendfsync: fault.appendfsync,
+        ...(cluster && { redisCluster: { masters: cluster.masters, replicasPerMaster: cluster.replicasPerMaster }, env: cluster.env }),
+      });
     } catch (error) {
       return result({ ok: false, failures: [`the stack did not start: ${(error as Error).message}`], restarted: [] });
     }
