@@ -78,6 +78,15 @@ function usersOnEveryMaster(keys: Keys, publisher: ClusterPublisher, perMaster: 
  * to each user in turn and a status update to every other user. `expected` gathers what
  * each user must receive, in order.
  */
+/** The next `count` batches, each committed (delivery log) and then published, as the sequencer does. */
+async function commitAndPublish(publisher: ClusterPublisher, batches: Batches, count: number): Promise<void> {
+  for (let n = 0; n < count; n++) {
+    const batch = batches.next();
+    await publisher.commit(batch);
+    await publisher.publish(batch);
+  }
+}
+
 class Batches {
   readonly expected = new Map<number, string>();
   lastBatch = 0;
@@ -158,13 +167,7 @@ test('on a cluster, a master\'s subscriber connection killed: the gateway catche
   const users = usersOnEveryMaster(keys, publisher, 3);
   const peers = await clients(users);
   const batches = new Batches(users);
-  const publishBatches = async (count: number) => {
-    for (let n = 0; n < count; n++) {
-      const batch = batches.next();
-      await publisher.commit(batch);
-      await publisher.publish(batch);
-    }
-  };
+  const publishBatches = (count: number) => commitAndPublish(publisher, batches, count);
   await publishBatches(5);
   for (const [index, node] of (await cluster.masters()).entries()) {
     const admin = new Redis(node.url);
@@ -195,13 +198,7 @@ test('on a cluster, a user\'s slot moved to another master: the gateway subscrib
   const users = usersOnEveryMaster(keys, publisher, 2);
   const peers = await clients(users);
   const batches = new Batches(users);
-  const publishBatches = async (count: number) => {
-    for (let n = 0; n < count; n++) {
-      const batch = batches.next();
-      await publisher.commit(batch);
-      await publisher.publish(batch);
-    }
-  };
+  const publishBatches = (count: number) => commitAndPublish(publisher, batches, count);
   await publishBatches(3);
   // A slot holding no key, and not the lowest of its master (which names the master's batch-end channel).
   const shards = publisher.shards();
@@ -252,13 +249,7 @@ test('on a cluster with replicas, a master killed: the gateway follows the repli
   const users = usersOnEveryMaster(keys, publisher, 3);
   const peers = await clients(users);
   const batches = new Batches(users);
-  const publishBatches = async (count: number) => {
-    for (let n = 0; n < count; n++) {
-      const batch = batches.next();
-      await publisher.commit(batch);
-      await publisher.publish(batch);
-    }
-  };
+  const publishBatches = (count: number) => commitAndPublish(publisher, batches, count);
   await publishBatches(5);
   const killed = await replicated.killMaster(0);
   // The sequencer publishes on the masters of its slot map: once the replica took over, on it.

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
-import { EVENT_LINES_FIELD, keySlot, keysFor, loadConfig, splitEventLines, type Keys } from '@follower-maze/shared';
+import { EVENT_LINES_FIELD, keySlot, keysFor, loadConfig, seedNode, splitEventLines, type Keys } from '@follower-maze/shared';
 import { startIngestService, type IngestService } from '../src/ingest-service.ts';
 import { RedisCluster } from '../../../tools/stack/src/redis-cluster.ts';
 import { eventually, silentLogger, uniquePrefix } from '../../../test/support/redis-fixture.ts';
@@ -19,10 +19,7 @@ const cleanups: (() => Promise<void>)[] = [];
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'fm-ingest-cluster-'));
   redisCluster = await RedisCluster.start({ masters: 3, replicasPerMaster: 1, dataDir });
-  cluster = new Cluster(redisCluster.seedUrls.map((url) => {
-    const { hostname, port } = new URL(url);
-    return { host: hostname, port: Number(port) };
-  }), { redisOptions: { maxRetriesPerRequest: 1 } });
+  cluster = new Cluster(redisCluster.seedUrls.map(seedNode), { redisOptions: { maxRetriesPerRequest: 1 } });
   await cluster.ping();
 });
 afterEach(async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import {
-  clusterShards, decodeBatchMarker, decodeLoggedBatch, decodeLoggedDeliveries, encodeGatewayEvent, EVENT_LINES_FIELD, keySlot, keysFor, loadConfig,
+  clusterShards, decodeBatchMarker, decodeLoggedBatch, decodeLoggedDeliveries, encodeGatewayEvent, EVENT_LINES_FIELD, keySlot, keysFor, loadConfig, seedNode,
   type Keys, type Shard,
 } from '@follower-maze/shared';
 import { loggedDelivery } from '../src/core/publication.ts';
@@ -27,10 +27,7 @@ before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'fm-sequencer-cluster-'));
   // A replica per master, for the failover at the end.
   redisCluster = await RedisCluster.start({ masters: 3, replicasPerMaster: 1, dataDir });
-  cluster = new Cluster(redisCluster.seedUrls.map((url) => {
-    const { hostname, port } = new URL(url);
-    return { host: hostname, port: Number(port) };
-  }), { redisOptions: { maxRetriesPerRequest: 1 } });
+  cluster = new Cluster(redisCluster.seedUrls.map(seedNode), { redisOptions: { maxRetriesPerRequest: 1 } });
   await cluster.ping();
 });
 afterEach(async () => {
