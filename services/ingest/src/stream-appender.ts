@@ -152,8 +152,10 @@ export class StreamAppender {
     const pipeline = this.redis.pipeline();
     for (const entry of entries) pipeline.xadd(events, '*', EVENT_LINES_FIELD, joinEventLines(entry.lines));
     pipeline.xinfo('GROUPS', events).xlen(events);
-    // After the stream's commands: on a cluster, the pipeline goes to the stream's master.
-    if (waitReplicas > 0 && this.replicasShort) pipeline.role();
+    // After the stream's commands: on a cluster, the pipeline goes to the stream's master. What the
+    // reply is follows from what was sent, not from `replicasShort` then: other groups' replies may change it meanwhile.
+    const askRole = waitReplicas > 0 && this.replicasShort;
+    if (askRole) pipeline.role();
     else if (waitReplicas > 0) pipeline.wait(waitReplicas, waitTimeoutMs);
     const results = (await pipeline.exec()) ?? [];
     const refusals = entries.map((entry, index) => {
@@ -163,7 +165,7 @@ export class StreamAppender {
     });
     const [groups, length, replication] = results.slice(entries.length);
     this.updateUnread(groups, length);
-    if (replication && this.replicasShort) this.replicasBack(replication);
+    if (replication && askRole) this.replicasBack(replication);
     else if (replication) this.replicated(replication);
     return refusals;
   }
@@ -188,7 +190,7 @@ export class StreamAppender {
 
   /** ROLE of the stream's master (`master`, offset, replicas): with enough replicas, the next group waits for them again. */
   private replicasBack([error, role]: [Error | null, unknown]): void {
-    const [kind, , replicas] = (error ? [] : role) as [string?, unknown?, unknown[]?];
+    const [kind, , replicas] = (!error && Array.isArray(role) ? role : []) as [string?, unknown?, unknown[]?];
     if (kind === 'master' && (replicas?.length ?? 0) >= this.config.waitReplicas) this.replicasShort = false;
   }
 
