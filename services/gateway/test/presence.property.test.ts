@@ -85,18 +85,22 @@ class Run {
   }
 
   async finish(): Promise<void> {
-    while (this.inFlight.length > 0) await Promise.all(this.inFlight.splice(0));
-    await this.stack.redis.ping();
-    assert.deepEqual(this.violations, [], 'every reload saw the connected users in the set and no departed one');
-    await this.stack.progress.heartbeat();
-    const connected = new Set(this.clients.filter((client) => !client.removed).map((client) => client.userId));
-    assert.deepEqual(new Set((await this.reader.smembers(this.stack.presenceKey)).map(Number)), connected, 'the set is the connected users');
-    await eventually(() => assert.deepEqual(this.stack.onlineByMessages(), connected, 'the messages say the connected users'));
-    const userIds = Array.from({ length: USER_IDS }, (_, i) => i + 1);
-    const counts = (await this.reader.call('PUBSUB', 'NUMSUB', ...userIds.map((userId) => this.stack.keys.userChannel(userId)))) as unknown[];
-    const subscribed = new Set(userIds.filter((_, i) => Number(counts[2 * i + 1]) > 0));
-    assert.deepEqual(subscribed, connected, 'the channels subscribed are the connected users\'');
-    this.reader.disconnect();
+    // A failed check must not leave the reader's connection open: the test process would never exit.
+    try {
+      while (this.inFlight.length > 0) await Promise.all(this.inFlight.splice(0));
+      await this.stack.redis.ping();
+      assert.deepEqual(this.violations, [], 'every reload saw the connected users in the set and no departed one');
+      await this.stack.progress.heartbeat();
+      const connected = new Set(this.clients.filter((client) => !client.removed).map((client) => client.userId));
+      assert.deepEqual(new Set((await this.reader.smembers(this.stack.presenceKey)).map(Number)), connected, 'the set is the connected users');
+      await eventually(() => assert.deepEqual(this.stack.onlineByMessages(), connected, 'the messages say the connected users'));
+      const userIds = Array.from({ length: USER_IDS }, (_, i) => i + 1);
+      const counts = (await this.reader.call('PUBSUB', 'NUMSUB', ...userIds.map((userId) => this.stack.keys.userChannel(userId)))) as unknown[];
+      const subscribed = new Set(userIds.filter((_, i) => Number(counts[2 * i + 1]) > 0));
+      assert.deepEqual(subscribed, connected, 'the channels subscribed are the connected users\'');
+    } finally {
+      this.reader.disconnect();
+    }
   }
 
   private connect(userId: number): void {
