@@ -2,6 +2,7 @@ import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keySlot } from '@follower-maze/shared';
 import type { RedisClusterNode } from '../../tools/stack/src/redis-cluster.ts';
+import { CLUSTER_FAILOVER_ENV } from '../../tools/soak/src/faults.ts';
 import { StackFixture, sleep } from '../support/stack-fixture.ts';
 
 /**
@@ -39,8 +40,8 @@ for (const [which, pick] of [
   ['a master that carries only user channels', (slotOwner: number) => (slotOwner + 1) % 3],
 ] as const) {
   test(`three masters with a replica each: ${which} is killed mid-run, its replica takes over, and the run passes`, async (t) => {
-    // The ingest waits for a replica to have its appends: see the README's *Redis Cluster* for what is lost without.
-    fixture = await StackFixture.start({ redisCluster: { masters: 3, replicasPerMaster: 1 }, env: { REDIS_WAIT_REPLICAS: '1' } });
+    // The ingest waits for replicas, and gateways outlast a failover: see the README's *Redis Cluster*.
+    fixture = await StackFixture.start({ redisCluster: { masters: 3, replicasPerMaster: 1 }, env: CLUSTER_FAILOVER_ENV });
     const cluster = fixture.redisCluster!;
     const masters = await cluster.masters();
     const slotOwner = masters.findIndex((node) => node.port === fixture!.masterPortOfSlot(keySlot(fixture!.keyPrefix)));

@@ -14,6 +14,9 @@ export type FaultName = (typeof FAULT_NAMES)[number];
 /** A failover takes about 4 to 5 s with the test cluster's 2 s node timeout. */
 const CLUSTER_OK_WITHIN_MS = 20_000;
 
+/** What a deployment on a cluster with replicas should run with (see the README's *Redis Cluster*). */
+export const CLUSTER_FAILOVER_ENV: NodeJS.ProcessEnv = { REDIS_WAIT_REPLICAS: '1', SEQUENCER_GATEWAY_TTL_MS: '15000' };
+
 /** How long Redis refuses every write in `refuse-writes`. */
 const REFUSE_WRITES_MS = 2000;
 
@@ -103,8 +106,10 @@ export const FAULTS: Readonly<Record<FaultName, Fault>> = {
     name: 'cluster-failover',
     appendfsync: 'everysec',
     reconnectingClients: false,
-    // The ingest waits for a replica (see the README's *Redis Cluster*): without it, the killed master's last appends are lost.
-    redisCluster: { masters: 3, replicasPerMaster: 1, env: { REDIS_WAIT_REPLICAS: '1' } },
+    // The ingest waits for a replica: without it, the killed master's last appends are lost. No heartbeat lands while
+    // the master of the sequencer's slot fails over (3.5 to 5 s here): the gateways' TTL must outlast that (see the
+    // README's *Redis Cluster*), or a new term takes them for dead and they disconnect their clients.
+    redisCluster: { masters: 3, replicasPerMaster: 1, env: CLUSTER_FAILOVER_ENV },
     // Odd runs kill the master of the sequencer's slot, even runs a master of user channels only; over once the cluster is ok again.
     inject: async ({ stack, run, begin }) => {
       const cluster = stack.redisCluster!;
