@@ -66,6 +66,22 @@ export function masterNodes(client: RedisClient): Redis[] {
   return client instanceof Cluster ? client.nodes('master') : [client];
 }
 
+/**
+ * The keys matching `pattern`, a SCAN step at a time (about `count` keys each), with the
+ * node that holds them: SCAN sees one node's keys, so on a Redis Cluster every master is
+ * scanned, and what a step found is read or deleted on that node.
+ */
+export async function* scanEveryMaster(client: RedisClient, pattern: string, count: number): AsyncGenerator<{ node: Redis; keys: string[] }> {
+  for (const node of masterNodes(client)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      cursor = next;
+      if (keys.length > 0) yield { node, keys };
+    } while (cursor !== '0');
+  }
+}
+
 /** A second client like the first: the same Redis or cluster, the same options. */
 export function duplicateClient(client: RedisClient): RedisClient {
   return client instanceof Cluster ? client.duplicate() : client.duplicate();

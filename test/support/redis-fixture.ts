@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { loadConfig, type Config, type Logger } from '@follower-maze/shared';
+import { loadConfig, scanEveryMaster, type Config, type Logger } from '@follower-maze/shared';
 
 /** The machine's Redis unless TEST_REDIS_URL names another. */
 export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -28,12 +28,7 @@ export function testRedis(): Redis {
 
 /** Deletes every key under the prefix. */
 export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  for await (const { node, keys } of scanEveryMaster(redis, `${prefix}:*`, 1000)) await node.del(...keys);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { RedisClient as Redis } from '@follower-maze/shared';
-import { masterNodes, type Keys } from '@follower-maze/shared';
+import { scanEveryMaster, type Keys } from '@follower-maze/shared';
 import type { FollowGraph } from './core/follow-graph.ts';
 
 /** Keys fetched per SCAN step and sets per pipeline while loading. */
@@ -7,30 +7,23 @@ const SCAN_COUNT = 1000;
 
 /**
  * Loads the committed follow graph from its Redis sets into memory. The sequencer is
- * the only writer of those sets, so after this its copy stays exact. SCAN sees one
- * node's keys: on a Redis Cluster every master is scanned (the sets are all in the
- * prefix's slot, on one of them), and the sets are read where they were found.
+ * the only writer of those sets, so after this its copy stays exact. On a Redis Cluster
+ * the sets are read on the master where the scan found them (all in the prefix's slot).
  */
 export async function loadFollowGraph(redis: Redis, keys: Keys, epoch: number, graph: FollowGraph): Promise<number> {
   const prefix = keys.followersPrefix(epoch);
   let edges = 0;
-  for (const node of masterNodes(redis)) {
-    let cursor = '0';
-    do {
-      const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', SCAN_COUNT);
-      cursor = next;
-      if (found.length === 0) continue;
-      const pipeline = node.pipeline();
-      for (const key of found) pipeline.smembers(key);
-      const replies = (await pipeline.exec()) ?? [];
-      found.forEach((key, index) => {
-        const to = Number(key.slice(prefix.length));
-        for (const from of (replies[index]?.[1] as string[] | undefined) ?? []) {
-          graph.follow(Number(from), to);
-          edges++;
-        }
-      });
-    } while (cursor !== '0');
+  for await (const { node, keys: found } of scanEveryMaster(redis, `${prefix}*`, SCAN_COUNT)) {
+    const pipeline = node.pipeline();
+    for (const key of found) pipeline.smembers(key);
+    const replies = (await pipeline.exec()) ?? [];
+    found.forEach((key, index) => {
+      const to = Number(key.slice(prefix.length));
+      for (const from of (replies[index]?.[1] as string[] | undefined) ?? []) {
+        graph.follow(Number(from), to);
+        edges++;
+      }
+    });
   }
   return edges;
 }

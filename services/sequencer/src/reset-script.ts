@@ -1,5 +1,5 @@
 import type { RedisClient as Redis } from '@follower-maze/shared';
-import { masterNodes, type Keys } from '@follower-maze/shared';
+import { scanEveryMaster, type Keys } from '@follower-maze/shared';
 import { asFenced } from './fence.ts';
 import { luaScript } from './lua-script.ts';
 
@@ -24,20 +24,9 @@ export async function resetSequence(redis: Redis, keys: Keys, token: string, exp
   return { epoch, followerSets };
 }
 
-/**
- * Deletes every key matching the pattern, a SCAN step at a time; returns how many. SCAN
- * sees one node's keys: on a Redis Cluster every master is scanned, and what a master
- * holds is deleted there.
- */
+/** Deletes every key matching the pattern, a SCAN step at a time, on the node holding it; returns how many. */
 async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
   let deleted = 0;
-  for (const node of masterNodes(redis)) {
-    let cursor = '0';
-    do {
-      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', KEYS_PER_STEP);
-      cursor = next;
-      if (found.length > 0) deleted += await node.unlink(found);
-    } while (cursor !== '0');
-  }
+  for await (const { node, keys } of scanEveryMaster(redis, pattern, KEYS_PER_STEP)) deleted += await node.unlink(keys);
   return deleted;
 }
