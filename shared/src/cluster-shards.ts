@@ -1,4 +1,4 @@
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { CLUSTER_SLOTS } from './cluster-slots.ts';
 import type { NodeAddress } from './redis.ts';
 
@@ -26,6 +26,11 @@ export function clusterShards(cluster: Cluster): Shard[] {
     shards.set(nodeKey, { nodeKey, node: { host: nodeKey.slice(0, colon), port: Number(nodeKey.slice(colon + 1)) }, firstSlot: slot });
   }
   return [...shards.values()];
+}
+
+/** A node connection's `host:port`, as the slot map names its node. */
+export function nodeKeyOf(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
 }
 
 /** The master serving `slot` in the cluster client's current slot map. */

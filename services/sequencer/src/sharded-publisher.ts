@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { clusterShards, keySlot, type Keys, type Shard } from '@follower-maze/shared';
+import { clusterShards, keySlot, nodeKeyOf, type Keys, type Shard } from '@follower-maze/shared';
 import { partsOf, type Publication } from './core/publication.ts';
 import { readLoggedBatch } from './logged-batch.ts';
 import { luaScript } from './lua-script.ts';
@@ -53,7 +53,7 @@ export class ShardedPublisher implements DeliveryPublisher {
       if (!own) throw await this.refreshed(new Error(`no master serves the channel of ${delivery.slice(0, delivery.indexOf(' '))}'s delivery`));
       own.push(delivery);
     }
-    const connections = new Map(this.cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
+    const connections = new Map(this.cluster.nodes('master').map((node) => [nodeKeyOf(node), node]));
     await this.onEveryMaster(shards, (shard) => this.publishOn(connections.get(shard.nodeKey), shard, byMaster.get(shard.nodeKey)!));
     await this.onEveryMaster(shards, async (shard) =>
       this.master(connections.get(shard.nodeKey), shard).spublish(this.keys.batchEndOnSlot(shard.firstSlot), marker));

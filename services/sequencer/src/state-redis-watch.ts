@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
-import { keySlot, shardOfSlot, type Keys, type RedisClient } from '@follower-maze/shared';
+import { keySlot, nodeKeyOf, shardOfSlot, type Keys, type RedisClient } from '@follower-maze/shared';
 
 /**
  * Calls `lost` once the Redis holding the sequencer's state (position, stream, graph,
@@ -18,7 +18,7 @@ export function whenStateMayBeLost(redis: RedisClient, keys: Keys, lost: () => v
   const slot = keySlot(keys.position);
   const master = shardOfSlot(redis, slot);
   redis.on('-node', (node: Redis) => {
-    if (`${node.options.host}:${node.options.port}` === master) lost();
+    if (nodeKeyOf(node) === master) lost();
   });
   redis.on('refresh', () => {
     if (shardOfSlot(redis, slot) !== master) lost();

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { masterNodes, type RedisClient } from '@follower-maze/shared';
+import { masterNodes, nodeKeyOf, type RedisClient } from '@follower-maze/shared';
 import { sequencerScriptsBySha } from './script-names.ts';
 
 export interface CommandStat {
@@ -91,7 +91,7 @@ async function readNodeStats(redis: Redis) {
   const memory = parseInfoFields(await redis.info('memory'));
   const slowCommands = readSlowCommands((await redis.call('SLOWLOG', 'GET', SLOW_LOG_LENGTH)) as SlowLogEntry[]);
   return {
-    node: `${redis.options.host}:${redis.options.port}`,
+    node: nodeKeyOf(redis),
     commands,
     slowCommands,
     usedMemoryBytes: Number(memory.get('used_memory') ?? 0),

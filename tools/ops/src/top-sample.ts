@@ -1,6 +1,6 @@
 import { Cluster } from 'ioredis';
 import {
-  decodeGatewayLoad, EVENT_LINES_FIELD, groupInfo, masterNodes, sequenceOf, splitEventLines,
+  decodeGatewayLoad, EVENT_LINES_FIELD, groupInfo, masterNodes, nodeKeyOf, sequenceOf, splitEventLines,
   type Keys, type RedisClient, type ReportedGatewayLoad,
 } from '@follower-maze/shared';
 import { readWaitReports, type ProcessWait } from './wait-reports.ts';
@@ -93,7 +93,7 @@ export async function readTopSample(redis: RedisClient, keys: Keys): Promise<Top
       load: decodeGatewayLoad(loads[index] ?? ''),
     })),
     redisMemory: memory.map((info, index) => ({
-      ...(redis instanceof Cluster && { node: `${masters[index]!.options.host}:${masters[index]!.options.port}` }),
+      ...(redis instanceof Cluster && { node: nodeKeyOf(masters[index]!) }),
       usedBytes: infoField(info, 'used_memory'),
       peakBytes: infoField(info, 'used_memory_peak'),
       maxBytes: infoField(info, 'maxmemory'),

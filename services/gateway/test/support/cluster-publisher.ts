@@ -1,6 +1,6 @@
 import { Cluster, type Redis } from 'ioredis';
 import {
-  clusterShards, encodeBatchMarker, encodeDelivery, keySlot, type BatchMarker, type Keys, type Shard,
+  clusterShards, encodeBatchMarker, encodeDelivery, keySlot, nodeKeyOf, type BatchMarker, type Keys, type Shard,
 } from '@follower-maze/shared';
 
 /** A batch as the sequencer commits it: each recipient's notifications, in sequence order. */
@@ -47,7 +47,7 @@ export class ClusterPublisher {
   /** Publishes on every master; `markerOn` says which masters get the marker (all by default). */
   async publish({ marker, deliveries }: TestBatch, markerOn: (shard: Shard) => boolean = () => true): Promise<void> {
     const shards = this.shards();
-    const connections = new Map(this.cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
+    const connections = new Map(this.cluster.nodes('master').map((node) => [nodeKeyOf(node), node]));
     await Promise.all(shards.map(async (shard) => {
       const connection = connections.get(shard.nodeKey)!;
       const sent: Promise<unknown>[] = [];
@@ -64,7 +64,7 @@ export class ClusterPublisher {
 
   /** The marker on one master's batch-end channel. */
   async publishMarker(connection: Redis | undefined, shard: Shard, marker: BatchMarker): Promise<void> {
-    const node = connection ?? this.cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === shard.nodeKey)!;
+    const node = connection ?? this.cluster.nodes('master').find((n) => nodeKeyOf(n) === shard.nodeKey)!;
     await node.spublish(this.keys.batchEndOnSlot(shard.firstSlot), encodeBatchMarker(marker));
   }
 
