@@ -7,6 +7,15 @@ const QUEUE = 'maintenance';
 /** How long BullMQ may take to close before its connections are simply dropped. */
 const CLOSE_LIMIT_MS = 2000;
 const TRIM_JOB = 'trim-events';
+/**
+ * How long a trim holds its job's lock, and how often a worker looks for jobs whose lock
+ * lapsed. A trim takes milliseconds, but a sequencer that stops (closing its worker
+ * without waiting) or dies mid-trim leaves its job active, and the deduplicated trim
+ * requests wait behind it: with BullMQ's defaults (30 s) nothing was trimmed for up to
+ * half a minute after a restart.
+ */
+const TRIM_LOCK_MS = 2000;
+const STALLED_CHECK_INTERVAL_MS = 1000;
 
 /**
  * Trims the event stream behind the committed position, and the delivery log behind
@@ -45,6 +54,8 @@ export class TrimJob {
       connection: workerConnection,
       prefix: keys.jobsPrefix,
       concurrency: 1,
+      lockDuration: TRIM_LOCK_MS,
+      stalledInterval: STALLED_CHECK_INTERVAL_MS,
     });
     const failure = new ThrottledWarning(logger, 'maintenance job failed');
     this.worker.on('failed', (job, error) => failure.warn({ job: job?.name, err: error.message }));
