@@ -114,7 +114,7 @@ export const FAULTS: Readonly<Record<FaultName, Fault>> = {
     inject: async ({ stack, run, begin }) => {
       const cluster = stack.redisCluster!;
       const masters = await cluster.masters();
-      const stateMaster = masters.findIndex((node) => node.port === stack.masterPortOfSlot(keySlot(stack.keyPrefix)));
+      const stateMaster = masters.indexOf(await cluster.masterOfSlot(keySlot(stack.keyPrefix)));
       const victim = masters[run % 2 === 1 ? stateMaster : (stateMaster + 1) % masters.length]!;
       begin();
       await victim.kill();

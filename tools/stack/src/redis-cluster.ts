@@ -158,6 +158,19 @@ export class RedisCluster {
     return live.filter((_, index) => roles[index] === 'master');
   }
 
+  /**
+   * The master that serves `slot`, as the live nodes say now (CLUSTER SLOTS), not as a
+   * client's slot cache has it: a client that has not loaded its map yet knows no master.
+   */
+  async masterOfSlot(slot: number): Promise<RedisClusterNode> {
+    const masters = await this.masters();
+    const ranges = (await masters[0]!.command('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+    const port = ranges.find(([first, last]) => first <= slot && slot <= last)?.[2][1];
+    const master = masters.find((node) => node.port === port);
+    if (!master) throw new Error(`no live master serves slot ${slot} (CLUSTER SLOTS names port ${port ?? 'none'})`);
+    return master;
+  }
+
   /** SIGKILLs the `index`th of `masters()` (default the first) and returns it. */
   async killMaster(index = 0): Promise<RedisClusterNode> {
     const masters = await this.masters();

@@ -1,7 +1,6 @@
 import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Cluster } from 'ioredis';
 import { pino } from 'pino';
 import { keysFor, type Keys, type Logger, type RedisClient } from '@follower-maze/shared';
 import { freePorts } from './free-ports.ts';
@@ -138,13 +137,6 @@ export class ScratchStack {
 
   get logFile(): string {
     return join(this.dir, LOG_FILE);
-  }
-
-  /** Port of the master that serves `slot` in the stack's cluster client's slot map (on a cluster only). */
-  masterPortOfSlot(slot: number): number {
-    const nodeKey = this.redis instanceof Cluster ? this.redis.slots[slot]?.[0] : undefined;
-    if (!nodeKey) throw new Error(`no master known for slot ${slot}`);
-    return Number(nodeKey.slice(nodeKey.lastIndexOf(':') + 1));
   }
 
   /** The sequencer process that holds the lease. */
