@@ -57,14 +57,16 @@ export const GATEWAY_DESCRIPTOR_RESERVE = 200;
  * rest of the crowd. Throws, naming a gateway count that fits, when the share plus the
  * gateway's other descriptors passes the per-process descriptor limit.
  */
-export function gatewayMaxClients(clients: number, gateways: number, defaultMaxClients: number, descriptorLimit: number): number {
+export function gatewayMaxClients(
+  clients: number, gateways: number, defaultMaxClients: number, descriptorLimit: number, gatewaysVariable: string,
+): number {
   const share = clientsOfBusiestGateway(clients, gateways);
   const fits = descriptorLimit - GATEWAY_DESCRIPTOR_RESERVE;
   if (share > fits) {
     const enough = Math.ceil(clients / fits);
     throw new Error(
       `${clients} clients over ${gateways} gateways put ${share} on one, and a process may hold ${descriptorLimit} descriptors ` +
-        `(ulimit -n) of which ${fits} for clients: use at least ${enough} gateways, e.g. BENCH_SCALE_GATEWAYS=${enough}`,
+        `(ulimit -n) of which ${fits} for clients: use at least ${enough} gateways, e.g. ${gatewaysVariable}=${enough}`,
     );
   }
   return Math.max(defaultMaxClients, share);

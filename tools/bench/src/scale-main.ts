@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { createLogger, loadConfig } from '@follower-maze/shared';
 import { formatCount } from './report.ts';
+import { descriptorLimit } from '../../stack/src/descriptor-limit.ts';
 import { REPO_ROOT, runLogDir, stopOnInterrupt } from '../../stack/src/long-run.ts';
 import { gatewayMaxClients } from './scale-figures.ts';
 import { scaleOptionsFromEnv, type ScaleOptions } from './scale-options.ts';
@@ -18,9 +18,7 @@ let options: ScaleOptions;
 let maxClients: number;
 try {
   options = scaleOptionsFromEnv(process.env);
-  const descriptorLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
-  const serviceDefault = loadConfig({}, []).gateway.maxClients;
-  maxClients = gatewayMaxClients(options.clients, options.gateways, serviceDefault, Number.isFinite(descriptorLimit) ? descriptorLimit : Infinity);
+  maxClients = gatewayMaxClients(options.clients, options.gateways, loadConfig({}, []).gateway.maxClients, descriptorLimit(), 'BENCH_SCALE_GATEWAYS');
 } catch (error) {
   console.error(`configuration error: ${(error as Error).message}`);
   process.exit(2);

@@ -40,8 +40,8 @@ test('the busiest gateway holds the rounded-up share', () => {
 });
 
 test('GATEWAY_MAX_CLIENTS stays at the default while the share fits, is raised to the share past it, and a share past the descriptor limit is refused', () => {
-  assert.equal(gatewayMaxClients(100_000, 7, 15_000, 20_000), 15_000);
-  assert.equal(gatewayMaxClients(100_000, 6, 15_000, 20_000), 16_667);
-  assert.equal(gatewayMaxClients(100_000, 6, 15_000, 16_667 + GATEWAY_DESCRIPTOR_RESERVE), 16_667);
-  assert.throws(() => gatewayMaxClients(100_000, 5, 15_000, 20_000), /20000 on one.*use at least 6 gateways, e\.g\. BENCH_SCALE_GATEWAYS=6/);
+  assert.equal(gatewayMaxClients(100_000, 7, 15_000, 20_000, 'BENCH_SCALE_GATEWAYS'), 15_000);
+  assert.equal(gatewayMaxClients(100_000, 6, 15_000, 20_000, 'BENCH_SCALE_GATEWAYS'), 16_667);
+  assert.equal(gatewayMaxClients(100_000, 6, 15_000, 16_667 + GATEWAY_DESCRIPTOR_RESERVE, 'BENCH_SCALE_GATEWAYS'), 16_667);
+  assert.throws(() => gatewayMaxClients(100_000, 5, 15_000, 20_000, 'BENCH_SCALE_GATEWAYS'), /20000 on one.*use at least 6 gateways, e\.g\. BENCH_SCALE_GATEWAYS=6/);
 });

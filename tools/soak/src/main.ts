@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { formatCount, formatFailure, formatRunLine, formatSummaryTable } from './report.ts';
+import { descriptorLimit } from '../../stack/src/descriptor-limit.ts';
 import { REPO_ROOT, runLogDir, stopOnInterrupt } from '../../stack/src/long-run.ts';
 import { runSoak } from './soak.ts';
 import { soakOptionsFromEnv, type SoakOptions } from './soak-options.ts';
@@ -13,7 +14,7 @@ import type { SoakRun } from './soak-run.ts';
 
 let options: SoakOptions;
 try {
-  options = soakOptionsFromEnv(process.env);
+  options = soakOptionsFromEnv(process.env, descriptorLimit());
 } catch (error) {
   console.error(`configuration error: ${(error as Error).message}`);
   process.exit(2);
@@ -25,9 +26,12 @@ stopOnInterrupt('stopping the stack', async () => {
   await current?.stop();
 });
 
+const { load } = options;
 console.log(
-  `soak: ${options.faults.join(', ')}; ${options.runsPerFault} run${options.runsPerFault === 1 ? '' : 's'} each of ${formatCount(options.events)} events ` +
-    `at ${formatCount(options.eventsPerSecond)}/s, each on a fresh stack with one fault at a random moment\n` +
+  `soak: ${options.faults.join(', ')}; ${options.runsPerFault} run${options.runsPerFault === 1 ? '' : 's'} each of ${formatCount(load.events)} events ` +
+    `${load.eventsPerSecond === undefined ? 'at full speed' : `at ${formatCount(load.eventsPerSecond)}/s`} to ${formatCount(load.clients)} clients ` +
+    `(${formatCount(load.users)} users) over ${load.gateways} gateways${load.crowd > 0 ? `, ${formatCount(load.crowd)} more online (the crowd)` : ''}, ` +
+    `each on a fresh stack with one fault at a random moment\n` +
     `recovery: from the end of the fault to the first notification of an event sent after it began\n` +
     `seed ${options.seed} (SOAK_SEED=${options.seed} draws the same runs again)\n`,
 );

@@ -32,6 +32,7 @@ export function formatRunLine(result: SoakRunResult, runsPerFault: number): stri
   if (report !== undefined && report.clientsReconnected > 0) {
     parts.push(`${report.clientsReconnected} clients reconnected, ${formatCount(report.notificationsMissedOffline)} notifications missed offline`);
   }
+  if (result.crowdClosed) parts.push(`${formatCount(result.crowdClosed)} of the crowd closed by a gateway`);
   if (result.restarted.length > 0) parts.push(`restarted: ${result.restarted.join(', ')}`);
   return `  ${parts.join('  ')}`;
 }

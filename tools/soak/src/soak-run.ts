@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Crowd } from '../../bench/src/crowd.ts';
 import { ScratchStack } from '../../stack/src/scratch-stack.ts';
 import { optionsFromEnv, runVerification, type LiveProgress, type VerificationReport } from '../../verify/src/index.ts';
 import { FAULTS, type Fault, type FaultContext, type FaultName } from './faults.ts';
 import { watchRecovery } from './recovery-watch.ts';
 import { randomForRun } from './run-random.ts';
+import type { SoakLoad } from './soak-options.ts';
 
 /**
  * A client waiting this long for a notification fails the run. Shorter than the
@@ -12,7 +14,10 @@ import { randomForRun } from './run-random.ts';
  * hold the soak up.
  */
 const CLIENT_TIMEOUT_MS = 10_000;
-/** The fault begins at a random moment within this share of the run's expected duration. */
+/**
+ * The fault begins once the source has sent a random share of the events within these
+ * bounds: by count, not time, so that it lands inside the run also at full speed.
+ */
 const EARLIEST_FAULT = 0.15;
 const LATEST_FAULT = 0.7;
 /** A fault whose injection hangs (Redis not coming back) is given up after this. */
@@ -24,8 +29,7 @@ export interface SoakRunPlan {
   /** 1-based. */
   readonly run: number;
   readonly seed: number;
-  readonly events: number;
-  readonly eventsPerSecond: number;
+  readonly load: SoakLoad;
   /** Where the services' log of a failed run is kept. */
   readonly logsDir: string;
 }
@@ -46,6 +50,8 @@ export interface SoakRunResult {
   readonly report?: VerificationReport | undefined;
   /** Processes the stack's supervisor started again during the run. */
   readonly restarted: readonly string[];
+  /** The crowd's sockets that the gateways closed (a killed gateway's, by design). */
+  readonly crowdClosed?: number | undefined;
   /** Everything: stack start, verification, stop. */
   readonly wallMs: number;
   /** The services' log, kept when the run failed. */
@@ -73,17 +79,18 @@ const NO_PROGRESS: LiveProgress = { eventsSent: 0, notificationsReceived: 0, not
  */
 export class SoakRun {
   private stack: ScratchStack | undefined;
+  private crowd: Crowd | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly plan: SoakRunPlan) {}
 
   async run(): Promise<SoakRunResult> {
-    const { fault: name, run, seed, events, eventsPerSecond, logsDir } = this.plan;
+    const { fault: name, run, seed, load, logsDir } = this.plan;
     const startedAt = performance.now();
     const fault = FAULTS[name];
     const random = randomForRun(seed, name, run);
     const verificationSeed = random.nextUint32();
-    const dueMs = (events / eventsPerSecond) * 1000 * (EARLIEST_FAULT + (LATEST_FAULT - EARLIEST_FAULT) * random.nextFloat());
+    const dueEvents = Math.floor(load.events * (EARLIEST_FAULT + (LATEST_FAULT - EARLIEST_FAULT) * random.nextFloat()));
     const result = (measured: Measured, keptLog?: string): SoakRunResult => ({
       fault: name, run, verificationSeed, ...measured, wallMs: performance.now() - startedAt, keptLog,
     });
@@ -92,14 +99,19 @@ export class SoakRun {
       const cluster = fault.redisCluster;
       stack = this.stack = await ScratchStack.start({
         appendfsync: fault.appendfsync,
-        ...(cluster && { redisCluster: { masters: cluster.masters, replicasPerMaster: cluster.replicasPerMaster }, env: cluster.env }),
+        gateways: load.gateways,
+        env: { ...cluster?.env, GATEWAY_MAX_CLIENTS: String(load.maxClientsPerGateway) },
+        ...(cluster && { redisCluster: { masters: cluster.masters, replicasPerMaster: cluster.replicasPerMaster } }),
       });
+      if (load.crowd > 0) this.crowd = await Crowd.connect(load.crowd, stack.gatewayPorts);
     } catch (error) {
-      return result({ ok: false, failures: [`the stack did not start: ${(error as Error).message}`], restarted: [] });
+      const what = this.stack ? 'the crowd did not connect' : 'the stack did not start';
+      await this.stop();
+      return result({ ok: false, failures: [`${what}: ${(error as Error).message}`], restarted: [] });
     }
     const keptLog = join(logsDir, `${name}-run-${run}.log`);
     try {
-      const measured = await this.verifyThroughFault(stack, fault, { stack, run, random }, verificationSeed, dueMs);
+      const measured = await this.verifyThroughFault(stack, fault, { stack, run, random }, verificationSeed, dueEvents);
       // A service that died is worth a look even when the run passed.
       const keep = !measured.ok || measured.restarted.length > 0;
       await this.stop(keep ? keptLog : undefined);
@@ -109,34 +121,40 @@ export class SoakRun {
     }
   }
 
-  /** Stops the stack (also on Ctrl-C during a run); only the first call counts. */
+  /** Stops the crowd and the stack (also on Ctrl-C during a run); only the first call counts. */
   stop(keepLogAt?: string): Promise<void> {
+    this.crowd?.kill();
     this.stopped ??= this.stack?.stop(keepLogAt) ?? Promise.resolve();
     return this.stopped;
   }
 
-  private async verifyThroughFault(stack: ScratchStack, fault: Fault, context: RunContext, randomSeed: number, dueMs: number): Promise<Measured> {
+  private async verifyThroughFault(stack: ScratchStack, fault: Fault, context: RunContext, randomSeed: number, dueEvents: number): Promise<Measured> {
+    const { load } = this.plan;
     let progress = (): LiveProgress => NO_PROGRESS;
     let ended = false;
     const verification = runVerification({
-      ...optionsFromEnv({}), // The checker's defaults: 100 clients, 1,000 users, batches of 100.
+      ...optionsFromEnv({}), // The checker's defaults: batches of 100, the source 200 ms after the last id line.
       ...stack.clientTarget,
-      totalEvents: this.plan.events,
-      maxEventsPerSecond: this.plan.eventsPerSecond,
+      concurrencyLevel: load.clients,
+      numberOfUsers: load.users,
+      totalEvents: load.events,
+      ...(load.eventsPerSecond !== undefined && { maxEventsPerSecond: load.eventsPerSecond }),
       randomSeed,
       timeoutMs: CLIENT_TIMEOUT_MS,
       reconnect: fault.reconnectingClients,
       onStart: (read) => (progress = read),
     }).finally(() => (ended = true));
-    const outcome = await this.inject(fault, context, () => progress(), () => ended, verification, dueMs);
+    const outcome = await this.inject(fault, context, () => progress(), () => ended, dueEvents);
     const report = await verification;
+    const crowdClosed = this.crowd && (await this.crowd.stop()).closedByServer;
+    this.crowd = undefined;
     const restarted = [...stack.stack.processes.values()]
       .filter((process) => process.restarts > 0)
       .map((process) => (process.restarts > 1 ? `${process.spec.name} ×${process.restarts}` : process.spec.name));
     return {
       ok: report.ok && outcome.error === undefined,
       failures: [...report.failures, ...(outcome.error === undefined ? [] : [outcome.error])],
-      faultAtMs: outcome.atMs, faultDetail: outcome.detail, recoveryMs: outcome.recoveryMs, report, restarted,
+      faultAtMs: outcome.atMs, faultDetail: outcome.detail, recoveryMs: outcome.recoveryMs, report, restarted, crowdClosed,
     };
   }
 
@@ -146,13 +164,12 @@ export class SoakRun {
     context: RunContext,
     progress: () => LiveProgress,
     ended: () => boolean,
-    verification: Promise<unknown>,
-    dueMs: number,
+    dueEvents: number,
   ): Promise<FaultOutcome> {
     while (!ended() && progress().eventsSent === 0) await delay(POLL_MS);
     const firstEventAt = performance.now();
-    await cancellableDelay(dueMs, verification);
-    if (ended()) return { error: `the run ended before the fault was due (${Math.round(dueMs)} ms after the first event)` };
+    while (!ended() && progress().eventsSent < dueEvents) await delay(POLL_MS);
+    if (ended()) return { error: `the run ended before the fault was due (after ${dueEvents} events sent)` };
     // Until the fault says it takes effect (begin), it began now.
     let lastSeqSent = progress().eventsSent;
     let atMs = performance.now() - firstEventAt;
@@ -173,18 +190,6 @@ export class SoakRun {
     }
     return { atMs, detail, recoveryMs };
   }
-}
-
-/** A delay that ends early, without keeping a timer behind, once `until` settles. */
-function cancellableDelay(ms: number, until: Promise<unknown>): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    const early = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    until.then(early, early);
-  });
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {

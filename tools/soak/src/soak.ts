@@ -15,7 +15,7 @@ export async function runSoak(options: SoakOptions, logsDir: string, hooks: Soak
   const results: SoakRunResult[] = [];
   for (const fault of options.faults) {
     for (let run = 1; run <= options.runsPerFault; run++) {
-      const soakRun = new SoakRun({ fault, run, seed: options.seed, events: options.events, eventsPerSecond: options.eventsPerSecond, logsDir });
+      const soakRun = new SoakRun({ fault, run, seed: options.seed, load: options.load, logsDir });
       hooks.runStarting?.(soakRun);
       const result = await soakRun.run();
       results.push(result);
