@@ -146,16 +146,34 @@ export class SoakRun {
     }).finally(() => (ended = true));
     const outcome = await this.inject(fault, context, () => progress(), () => ended, dueEvents);
     const report = await verification;
-    const crowdClosed = this.crowd && (await this.crowd.stop()).closedByServer;
-    this.crowd = undefined;
+    const crowd = await this.stopCrowd(fault);
     const restarted = [...stack.stack.processes.values()]
       .filter((process) => process.restarts > 0)
       .map((process) => (process.restarts > 1 ? `${process.spec.name} ×${process.restarts}` : process.spec.name));
+    const errors = [outcome.error, crowd.error].filter((error) => error !== undefined);
     return {
-      ok: report.ok && outcome.error === undefined,
-      failures: [...report.failures, ...(outcome.error === undefined ? [] : [outcome.error])],
-      faultAtMs: outcome.atMs, faultDetail: outcome.detail, recoveryMs: outcome.recoveryMs, report, restarted, crowdClosed,
+      ok: report.ok && errors.length === 0,
+      failures: [...report.failures, ...errors],
+      faultAtMs: outcome.atMs, faultDetail: outcome.detail, recoveryMs: outcome.recoveryMs, report, restarted, crowdClosed: crowd.closed,
     };
+  }
+
+  /**
+   * Disconnects the crowd: how many of its sockets a gateway closed, an error when that
+   * happened although the fault leaves clients connected (as the verification's would
+   * have been: a gateway that lost deliveries disconnects everyone) or a worker died.
+   */
+  private async stopCrowd(fault: Fault): Promise<{ closed?: number; error?: string }> {
+    const crowd = this.crowd;
+    this.crowd = undefined;
+    if (!crowd) return {};
+    try {
+      const { closedByServer: closed } = await crowd.stop();
+      if (closed > 0 && !fault.reconnectingClients) return { closed, error: `${closed} clients of the crowd were disconnected by a gateway` };
+      return { closed };
+    } catch (error) {
+      return { error: `the crowd: ${(error as Error).message}` };
+    }
   }
 
   /** Waits for the first event and then the fault's moment, injects it, and waits for notifications to flow again. */
