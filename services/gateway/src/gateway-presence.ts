@@ -25,6 +25,8 @@ export class GatewayPresence {
   /** Set when the set in Redis may differ from `announced`. */
   private due = false;
   private reconciling = false;
+  /** Joins whose write Redis refused: each settles once a reconciliation begun after its refusal has written it. */
+  private awaitingReconciliation: (() => void)[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -37,10 +39,15 @@ export class GatewayPresence {
     redis.on('close', () => (this.due = true));
   }
 
-  /** Settles once the users are in the set and the sequencer told; issue it only once their channels are subscribed. */
+  /**
+   * Settles once the users are in the set and the sequencer told; issue it only once their
+   * channels are subscribed. When Redis refuses the write (OOM, READONLY, a restart), the
+   * users stay announced and the next reconciliation writes them: their clients wait for
+   * that, as they would for a slow join, rather than being turned away for a passing fault.
+   */
   join(userIds: readonly number[]): Promise<void> {
     for (const userId of userIds) this.announced.add(userId);
-    return this.writeChunks('join', userIds);
+    return this.writeChunks('join', userIds).catch(() => new Promise<void>((resolve) => this.awaitingReconciliation.push(resolve)));
   }
 
   /** Settles once the users are out of the set and the sequencer told. */
@@ -55,11 +62,16 @@ export class GatewayPresence {
     // Cleared first: a connection drop while this runs makes it due again.
     this.due = false;
     this.reconciling = true;
+    // Only joins refused before this began: a later one may have missed its reading of `announced`.
+    const joins = this.awaitingReconciliation;
+    this.awaitingReconciliation = [];
     try {
       await this.removeStrays();
       await this.addMissing();
       this.waits.end('presence');
+      for (const settle of joins) settle();
     } catch (error) {
+      this.awaitingReconciliation = joins.concat(this.awaitingReconciliation);
       this.failed(error as Error);
       throw error;
     } finally {
