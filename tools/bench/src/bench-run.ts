@@ -16,6 +16,7 @@ import { readEventLoopDelays, type EventLoopWorst } from './event-loop-report.ts
 import { Crowd } from './crowd.ts';
 import type { CrowdWorkerReport } from './crowd-worker.ts';
 import { waitUntilReady } from '../../stack/src/readiness.ts';
+import { waitUntilRoutable } from '../../stack/src/stack-probes.ts';
 import { benchStackEnv, HOST, KEY_PREFIX } from './bench-stack.ts';
 import { JoinLatencyProbe, type JoinLatency } from './join-latency-probe.ts';
 
@@ -24,6 +25,8 @@ const PROGRESS_LINE_INTERVAL_MS = 3000;
 const PROFILE_TOP_FUNCTIONS = 15;
 /** The checker draws its clients' users from ten times as many. */
 const USERS_PER_CLIENT = 10;
+/** The longest the extra users may take from their last id line written to all routable. */
+const EXTRA_USERS_ROUTABLE_TIMEOUT_MS = 60_000;
 
 export interface BenchResult {
   readonly events: number;
@@ -113,7 +116,8 @@ export class BenchRun {
       if (this.options.extraUsers > 0) {
         console.log(`  connecting ${formatCount(this.options.extraUsers)} extra online users`);
         this.crowd = await Crowd.connect(this.options.extraUsers, gatewayPorts);
-        console.log(`  ${formatCount(this.options.extraUsers)} connected in ${formatCount(this.crowd.connectMs)} ms`);
+        await waitUntilRoutable(redis, keys, this.options.extraUsers, EXTRA_USERS_ROUTABLE_TIMEOUT_MS);
+        console.log(`  ${formatCount(this.options.extraUsers)} connected in ${formatCount(this.crowd.connectMs)} ms, all routable`);
       }
       await resetRedisStats(redis);
       probe = await JoinLatencyProbe.start(stack.redisUrl, keys);

@@ -10,6 +10,7 @@ import { keysFor, type Keys, type Logger } from '@follower-maze/shared';
 import { Stack } from '../../stack/src/stack.ts';
 import { freePorts } from '../../stack/src/free-ports.ts';
 import { waitUntilReady } from '../../stack/src/readiness.ts';
+import { routableCount } from '../../stack/src/stack-probes.ts';
 import { Crowd, type CrowdConnectReport } from './crowd.ts';
 import type { CrowdWorkerReport } from './crowd-worker.ts';
 import { CpuMeter } from './cpu-time.ts';
@@ -357,12 +358,6 @@ export class ScaleRun {
 }
 
 /** Users in every gateway's presence set: what the sequencer routes to. */
-async function routableCount(redis: Redis, keys: Keys): Promise<number> {
-  const ids = await redis.hkeys(keys.gateways);
-  const counts = await Promise.all(ids.map((id) => redis.scard(keys.presence(id))));
-  return counts.reduce((sum, count) => sum + count, 0);
-}
-
 /** Presence set sizes by gateway pid (a gateway id is `<host>-<pid>-<random>`). */
 async function presenceByPid(redis: Redis, keys: Keys): Promise<Map<number, number>> {
   const ids = await redis.hkeys(keys.gateways);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Crowd } from '../../bench/src/crowd.ts';
 import { ScratchStack } from '../../stack/src/scratch-stack.ts';
+import { waitUntilRoutable } from '../../stack/src/stack-probes.ts';
 import { optionsFromEnv, runVerification, type LiveProgress, type VerificationReport } from '../../verify/src/index.ts';
 import { FAULTS, type Fault, type FaultContext, type FaultName } from './faults.ts';
 import { watchRecovery } from './recovery-watch.ts';
@@ -20,6 +21,8 @@ const CLIENT_TIMEOUT_MS = 10_000;
  */
 const EARLIEST_FAULT = 0.15;
 const LATEST_FAULT = 0.7;
+/** The longest the crowd may take from its last id line written to every one of its users routable. */
+const CROWD_ROUTABLE_TIMEOUT_MS = 60_000;
 /** A fault whose injection hangs (Redis not coming back) is given up after this. */
 const FAULT_TIMEOUT_MS = 30_000;
 const POLL_MS = 10;
@@ -103,7 +106,11 @@ export class SoakRun {
         env: { ...cluster?.env, GATEWAY_MAX_CLIENTS: String(load.maxClientsPerGateway) },
         ...(cluster && { redisCluster: { masters: cluster.masters, replicasPerMaster: cluster.replicasPerMaster } }),
       });
-      if (load.crowd > 0) this.crowd = await Crowd.connect(load.crowd, stack.gatewayPorts);
+      if (load.crowd > 0) {
+        this.crowd = await Crowd.connect(load.crowd, stack.gatewayPorts);
+        // Written id lines are not joins yet: the verification's own connect storm is to meet an idle crowd, not its tail.
+        await waitUntilRoutable(stack.redis, stack.keys, load.crowd, CROWD_ROUTABLE_TIMEOUT_MS);
+      }
     } catch (error) {
       const what = this.stack ? 'the crowd did not connect' : 'the stack did not start';
       await this.stop();

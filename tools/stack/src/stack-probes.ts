@@ -27,6 +27,23 @@ export async function nextLeaseHolder(
   throw new Error(`no sequencer took the lease within ${timeoutMs} ms`);
 }
 
+/** Users routable now: the members of every live gateway's presence set (a gateway announces a join with its SADD). */
+export async function routableCount(redis: Redis, keys: Keys): Promise<number> {
+  const ids = await redis.hkeys(keys.gateways);
+  const counts = await Promise.all(ids.map((id) => redis.scard(keys.presence(id))));
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
+/** Waits until at least `users` are routable. */
+export async function waitUntilRoutable(redis: Redis, keys: Keys, users: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let routable = 0;
+  while ((routable = await routableCount(redis, keys)) < users) {
+    if (Date.now() >= deadline) throw new Error(`${routable} of ${users} users routable after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
 /** The JSON lines of a services' log file, parsed. */
 export function logLines(file: string): Record<string, unknown>[] {
   return readFileSync(file, 'utf8')
