@@ -9,7 +9,7 @@ import { startGatewayService } from '../../services/gateway/src/gateway-service.
 import { startIngestService } from '../../services/ingest/src/ingest-service.ts';
 import { startSequencerService } from '../../services/sequencer/src/sequencer-service.ts';
 import { freePortRange, freePorts } from '../../tools/stack/src/free-ports.ts';
-import { RedisServer } from '../../tools/stack/src/redis-server.ts';
+import { PrivateRedis } from '../support/private-redis.ts';
 import {
   dashboardQueries, exportedMetricNames, httpGet, queriedMetricNames, sample, scrape,
 } from '../support/metrics-scrape.ts';
@@ -90,13 +90,10 @@ test('a short run shows in every service\'s metrics, and every metric the dashbo
 });
 
 test('a service is ready only while Redis answers; alive all the same; its reconnection is counted', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fm-metrics-redis-'));
-  const [port] = await freePorts(1);
-  const server = new RedisServer({ port: port!, dataDir: dir, appendfsync: 'no' });
-  await server.start();
+  const redis = await PrivateRedis.start('metrics-redis');
+  const server = redis.server;
   const cleanup = cleanups();
-  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
-  cleanup.add(() => server.stop());
+  cleanup.add(() => redis.stop());
   try {
     const ingest = await startIngestService(testConfig(uniquePrefix('metrics-ready'), { REDIS_URL: server.url }), silentLogger);
     cleanup.add(() => ingest.close());

@@ -1,36 +1,25 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { decodeGatewayEvent, encodeDelivery, keysFor } from '@follower-maze/shared';
 import { startGatewayService } from '../src/gateway-service.ts';
-import { RedisServer } from '../../../tools/stack/src/redis-server.ts';
-import { freePorts } from '../../../tools/stack/src/free-ports.ts';
 import { deletePrefix, eventually, silentLogger, testConfig, uniquePrefix } from '../../../test/support/redis-fixture.ts';
+import { PrivateRedis } from '../../../test/support/private-redis.ts';
 import { TcpPeer } from '../../../test/support/tcp-peer.ts';
 
 /**
  * A gateway against a Redis of its own that refuses writes while a client joins: the
  * client is kept, and is routable once Redis takes writes again.
  */
-const dir = mkdtempSync(join(tmpdir(), 'fm-gateway-faults-'));
-let server: RedisServer;
+let server: PrivateRedis;
 let redis: Redis;
 
 before(async () => {
-  const [port] = await freePorts(1);
-  server = new RedisServer({ port: port!, dataDir: dir, appendfsync: 'no' });
-  await server.start();
-  redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  server = await PrivateRedis.start('gateway-faults');
+  redis = server.redis;
 });
-after(async () => {
-  redis.disconnect();
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => server.stop());
 
 test('a client that joins while Redis refuses writes (OOM) is kept, and announced and served once writes are taken again', { timeout: 30_000 }, async () => {
   const prefix = uniquePrefix('gw-join-refused');

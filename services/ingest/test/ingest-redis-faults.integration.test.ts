@@ -1,32 +1,25 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { EVENT_LINES_FIELD, keysFor, splitEventLines } from '@follower-maze/shared';
 import { startIngestService, type IngestService } from '../src/ingest-service.ts';
-import { RedisServer } from '../../../tools/stack/src/redis-server.ts';
-import { freePorts } from '../../../tools/stack/src/free-ports.ts';
 import { deletePrefix, eventually, silentLogger, testConfig, uniquePrefix } from '../../../test/support/redis-fixture.ts';
+import { PrivateRedis } from '../../../test/support/private-redis.ts';
 import { TcpPeer } from '../../../test/support/tcp-peer.ts';
 
 /**
  * The ingest against a Redis of its own that refuses writes or reports a wrong consumer
  * group `lag`: nothing accepted may be lost, reordered beyond a few entries, or held for ever.
  */
-const dir = mkdtempSync(join(tmpdir(), 'fm-ingest-faults-'));
-let server: RedisServer;
+let server: PrivateRedis;
 let redis: Redis;
 let service: IngestService | undefined;
 let prefix = '';
 
 before(async () => {
-  const [port] = await freePorts(1);
-  server = new RedisServer({ port: port!, dataDir: dir, appendfsync: 'no' });
-  await server.start();
-  redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  server = await PrivateRedis.start('ingest-faults');
+  redis = server.redis;
 });
 afterEach(async () => {
   await redis.config('SET', 'maxmemory', '0');
@@ -34,11 +27,7 @@ afterEach(async () => {
   service = undefined;
   await deletePrefix(redis, prefix);
 });
-after(async () => {
-  redis.disconnect();
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => server.stop());
 
 async function start(name: string, env: NodeJS.ProcessEnv = {}): Promise<IngestService> {
   prefix = uniquePrefix(name);
