@@ -1,33 +1,35 @@
 import { createServer, type Server } from 'node:net';
 
 /**
- * `count` distinct TCP ports that nothing listens on right now: the OS picks them
- * (port 0), so runs never collide with a stack someone else left on 9090/9099.
- * All are held open together so that the same port is not handed out twice.
+ * Ports below Linux's ephemeral range (32768 – 60999), so that no outgoing connection
+ * takes one as its local port between the check here and the service's listen: a port
+ * the OS picked (port 0) comes from that range, and a stack's own Redis connections,
+ * opened while its processes start, could hold it for as long as they live.
  */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => listenOnAnyPort()));
-  const ports = servers.map((server) => {
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('unexpected server address');
-    return address.port;
-  });
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-function listenOnAnyPort(): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
-
-/** Ports below Linux's ephemeral range, so that outgoing connections do not take them meanwhile. */
 const RANGE_FROM = 15_000;
 const RANGE_TO = 32_000;
 const RANGE_ATTEMPTS = 50;
+
+/**
+ * `count` distinct TCP ports that nothing listens on right now, drawn at random below
+ * the ephemeral range, so runs never collide with a stack someone else left on 9090/9099.
+ * All are held open together so that the same port is not handed out twice.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const held = new Map<number, Server>();
+  try {
+    for (let attempt = 0; held.size < count; attempt++) {
+      if (attempt >= count * RANGE_ATTEMPTS) throw new Error(`no ${count} free ports found between ${RANGE_FROM} and ${RANGE_TO}`);
+      const port = RANGE_FROM + Math.floor(Math.random() * (RANGE_TO - RANGE_FROM));
+      if (held.has(port)) continue;
+      const server = await listenOnPort(port);
+      if (server) held.set(port, server);
+    }
+    return [...held.keys()];
+  } finally {
+    await Promise.all([...held.values()].map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
 
 /**
  * The first of `count` consecutive ports that nothing listens on right now (on

@@ -123,8 +123,8 @@ export class RedisCluster {
     const { masters, replicasPerMaster = 0, dataDir, password, appendOnly = false, nodeTimeoutMs = 2000 } = options;
     if (!Number.isInteger(masters) || masters < MIN_MASTERS) throw new Error(`a Redis Cluster needs at least ${MIN_MASTERS} masters, not ${masters}`);
     const count = masters * (1 + replicasPerMaster);
-    // A node's cluster bus listens on its port + 10000 unless told otherwise, which a free port
-    // from the OS's range (up to 60999) may not allow: free ports get free bus ports too.
+    // A node's cluster bus listens on its port + 10000 unless told otherwise, which nobody
+    // checked was free: free ports get free bus ports too.
     const free = options.ports ? undefined : await freePorts(2 * count);
     const ports = options.ports ?? free!.slice(0, count);
     if (ports.length !== count) throw new Error(`${count} nodes need ${count} ports, not ${ports.length}`);
