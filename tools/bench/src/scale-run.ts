@@ -10,7 +10,7 @@ import { keysFor, type Keys, type Logger } from '@follower-maze/shared';
 import { Stack } from '../../stack/src/stack.ts';
 import { freePorts } from '../../stack/src/free-ports.ts';
 import { waitUntilReady } from '../../stack/src/readiness.ts';
-import { routableCount } from '../../stack/src/stack-probes.ts';
+import { presenceByGateway, routableCount } from '../../stack/src/stack-probes.ts';
 import { Crowd, type CrowdConnectReport } from './crowd.ts';
 import type { CrowdWorkerReport } from './crowd-worker.ts';
 import { CpuMeter } from './cpu-time.ts';
@@ -357,12 +357,10 @@ export class ScaleRun {
   }
 }
 
-/** Users in every gateway's presence set: what the sequencer routes to. */
 /** Presence set sizes by gateway pid (a gateway id is `<host>-<pid>-<random>`). */
 async function presenceByPid(redis: Redis, keys: Keys): Promise<Map<number, number>> {
-  const ids = await redis.hkeys(keys.gateways);
-  const counts = await Promise.all(ids.map((id) => redis.scard(keys.presence(id))));
-  return new Map(ids.map((id, index) => [Number(id.split('-').at(-2)), counts[index]!]));
+  const byGateway = await presenceByGateway(redis, keys);
+  return new Map(Array.from(byGateway, ([id, count]) => [Number(id.split('-').at(-2)), count]));
 }
 
 async function kernelGrowthSince(before: KernelCounters | undefined): Promise<KernelCounters | undefined> {

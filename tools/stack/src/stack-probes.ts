@@ -27,11 +27,18 @@ export async function nextLeaseHolder(
   throw new Error(`no sequencer took the lease within ${timeoutMs} ms`);
 }
 
-/** Users routable now: the members of every live gateway's presence set (a gateway announces a join with its SADD). */
-export async function routableCount(redis: Redis, keys: Keys): Promise<number> {
+/** Each live gateway's presence set size, by gateway id (a gateway announces a join with its SADD). */
+export async function presenceByGateway(redis: Redis, keys: Keys): Promise<Map<string, number>> {
   const ids = await redis.hkeys(keys.gateways);
   const counts = await Promise.all(ids.map((id) => redis.scard(keys.presence(id))));
-  return counts.reduce((sum, count) => sum + count, 0);
+  return new Map(ids.map((id, index) => [id, counts[index]!]));
+}
+
+/** Users routable now: the members of every live gateway's presence set. */
+export async function routableCount(redis: Redis, keys: Keys): Promise<number> {
+  let routable = 0;
+  for (const count of (await presenceByGateway(redis, keys)).values()) routable += count;
+  return routable;
 }
 
 /** Waits until at least `users` are routable. */
