@@ -164,8 +164,8 @@ export class RedisCluster {
    */
   async masterOfSlot(slot: number): Promise<RedisClusterNode> {
     const masters = await this.masters();
-    const ranges = (await masters[0]!.command('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
-    const port = ranges.find(([first, last]) => first <= slot && slot <= last)?.[2][1];
+    const ranges = await slotRanges(masters[0]!);
+    const port = ranges.find(({ first, last }) => first <= slot && slot <= last)?.masterPort;
     const master = masters.find((node) => node.port === port);
     if (!master) throw new Error(`no live master serves slot ${slot} (CLUSTER SLOTS names port ${port ?? 'none'})`);
     return master;
@@ -208,7 +208,7 @@ export class RedisCluster {
     const wrong = live.filter((_, index) => states[index] !== ok).map((node) => node.port);
     if (wrong.length > 0) return `cluster_state:${ok ? 'ok' : 'fail'} on port(s) ${wrong.join(', ')}`;
     if (!ok) return '';
-    const maps = await Promise.all(live.map(async (node) => slotMap(await node.command('CLUSTER', 'SLOTS'))));
+    const maps = await Promise.all(live.map(async (node) => slotMap(await slotRanges(node))));
     if (new Set(maps).size > 1) return `one slot map on every node (they have ${[...new Set(maps)].join(' | ')})`;
     const links = await Promise.all(live.map(async (node) => String(await node.command('INFO', 'replication'))));
     const syncing = live.filter((_, index) => /^role:slave/m.test(links[index]!) && !/^master_link_status:up/m.test(links[index]!));
@@ -250,10 +250,23 @@ export class RedisCluster {
   }
 }
 
-/** CLUSTER SLOTS as `first-last@masterPort`, by first slot: what a node's clients are told about the masters. */
-function slotMap(reply: unknown): string {
-  return (reply as [number, number, [string, number]][])
-    .map(([first, last, [, port]]) => ({ first, text: `${first}-${last}@${port}` }))
+/** A range of slots and the port of the master serving it. */
+interface SlotRange {
+  readonly first: number;
+  readonly last: number;
+  readonly masterPort: number;
+}
+
+/** A node's CLUSTER SLOTS. */
+async function slotRanges(node: RedisClusterNode): Promise<SlotRange[]> {
+  const reply = (await node.command('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+  return reply.map(([first, last, [, masterPort]]) => ({ first, last, masterPort }));
+}
+
+/** Slot ranges as `first-last@masterPort`, by first slot: what a node's clients are told about the masters. */
+function slotMap(ranges: readonly SlotRange[]): string {
+  return ranges
+    .map(({ first, last, masterPort }) => ({ first, text: `${first}-${last}@${masterPort}` }))
     .sort((a, b) => a.first - b.first)
     .map(({ text }) => text)
     .join(',');
