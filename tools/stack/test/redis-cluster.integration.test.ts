@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { keySlot } from '@follower-maze/shared';
-import { freePorts } from '../src/free-ports.ts';
+import { freeClusterPortRange } from '../src/free-ports.ts';
 import { RedisCluster } from '../src/redis-cluster.ts';
 
 /** Keys whose slots fall to every master of a three-way split (0-5460, 5461-10922, 10923-16383). */
@@ -75,7 +75,9 @@ test('three masters with a replica each and a password: a killed master\'s repli
 test('with AOF on fixed ports it starts again from its files, which are their owner\'s only, and keeps its data', async () => {
   const parent = mkdtempSync(join(tmpdir(), 'fm-redis-cluster-'));
   const dataDir = join(parent, 'data');
-  const options = { masters: 3, dataDir, appendOnly: true, ports: await freePorts(3) };
+  // Fixed ports: each node's bus port is its port + 10000, which must be free too.
+  const first = await freeClusterPortRange(3);
+  const options = { masters: 3, dataDir, appendOnly: true, ports: [first, first + 1, first + 2] };
   let cluster = await RedisCluster.start(options);
   try {
     for (const dir of [dataDir, ...cluster.nodes.map((node) => join(dataDir, `node-${node.port}`))]) {
