@@ -90,10 +90,10 @@ test('a short run shows in every service\'s metrics, and every metric the dashbo
 });
 
 test('a service is ready only while Redis answers; alive all the same; its reconnection is counted', async () => {
-  const redis = await PrivateRedis.start('metrics-redis');
-  const server = redis.server;
+  const privateRedis = await PrivateRedis.start('metrics-redis');
+  const server = privateRedis.server;
   const cleanup = cleanups();
-  cleanup.add(() => redis.stop());
+  cleanup.add(() => privateRedis.stop());
   try {
     const ingest = await startIngestService(testConfig(uniquePrefix('metrics-ready'), { REDIS_URL: server.url }), silentLogger);
     cleanup.add(() => ingest.close());
